@@ -1,0 +1,147 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import MCP
+import MCPShared
+import Metrics
+import Synchronization
+
+/// The gateway's view of every shard: connections, the aggregated tool list, and routing.
+///
+/// Reads (`snapshot`) take a lock, never an actor hop or a network call, so `initialize` and
+/// `tools/list` are answered in microseconds whatever the shards are doing.
+final class Catalog: Sendable {
+    private let current = Mutex(CatalogSnapshot.empty)
+    private let connections = Mutex([String: ShardConnection]())
+    private let httpClient: HTTPClient
+    private let logger: Logger
+    private let callTimeout: Duration
+    private let probeTimeout: Duration
+    private let changeHandlers = Mutex([@Sendable () async -> Void]())
+
+    init(httpClient: HTTPClient, callTimeout: Duration, probeTimeout: Duration, logger: Logger) {
+        self.httpClient = httpClient
+        self.callTimeout = callTimeout
+        self.probeTimeout = probeTimeout
+        self.logger = logger
+    }
+
+    var snapshot: CatalogSnapshot { current.withLock { $0 } }
+
+    var shardConnections: [ShardConnection] {
+        connections.withLock { Array($0.values) }.sorted { $0.endpoint.name < $1.endpoint.name }
+    }
+
+    /// Called after the tool list changes (to send `notifications/tools/list_changed`).
+    func onToolsChanged(_ handler: @escaping @Sendable () async -> Void) {
+        changeHandlers.withLock { $0.append(handler) }
+    }
+
+    /// Makes the set of shards match `endpoints`, then probes the new ones at once.
+    func setShards(_ endpoints: [ShardEndpoint]) async {
+        var added: [ShardConnection] = []
+        var removed: [ShardConnection] = []
+        connections.withLock { connections in
+            let wanted = Dictionary(endpoints.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+            for (name, connection) in connections where wanted[name] != connection.endpoint {
+                removed.append(connection)
+                connections[name] = nil
+            }
+            for (name, endpoint) in wanted where connections[name] == nil {
+                let connection = ShardConnection(endpoint: endpoint, httpClient: httpClient, requestTimeout: callTimeout, logger: logger)
+                connections[name] = connection
+                added.append(connection)
+            }
+        }
+        for connection in removed {
+            await connection.dropClient()
+            logger.info("shard removed", metadata: ["shard": "\(connection.endpoint.name)"])
+        }
+        await probe(added)
+        if !removed.isEmpty && added.isEmpty { await rebuild(changed: true) }
+    }
+
+    /// Probes every shard in parallel; one slow shard delays only its own result.
+    func probeAll() async {
+        await probe(shardConnections)
+    }
+
+    private func probe(_ shards: [ShardConnection]) async {
+        guard !shards.isEmpty else { return }
+        let timeout = probeTimeout
+        let changed = await withTaskGroup(of: Bool.self) { group in
+            for shard in shards { group.addTask { await shard.probe(timeout: timeout) } }
+            return await group.reduce(false) { $0 || $1 }
+        }
+        await rebuild(changed: changed)
+    }
+
+    private func rebuild(changed: Bool) async {
+        var listed: [(name: String, tools: [Tool])] = []
+        var up = 0
+        for connection in shardConnections {
+            let status = await connection.status
+            Gauge(label: "gateway_shard_up", dimensions: [("shard", connection.endpoint.name)]).record(status == .healthy ? 1 : 0)
+            if status == .healthy {
+                up += 1
+                listed.append((connection.endpoint.name, await connection.tools))
+            }
+        }
+        let next = CatalogSnapshot.build(shards: listed)
+        for collision in next.collisions where !snapshot.collisions.contains(collision) {
+            logger.warning("tool name collision", metadata: ["detail": "\(collision)"])
+        }
+        let toolsChanged = current.withLock { snapshot in
+            let differs = snapshot.tools != next.tools
+            snapshot = next
+            return differs
+        }
+        Gauge(label: "gateway_tools").record(next.tools.count)
+        Gauge(label: "gateway_shards_up").record(up)
+        if changed && toolsChanged {
+            for handler in changeHandlers.withLock({ $0 }) { await handler() }
+        }
+    }
+
+    func connection(named shard: String) -> ShardConnection? {
+        connections.withLock { $0[shard] }
+    }
+
+    /// Routes a call by its aggregated name and returns the shard's result unchanged.
+    func call(_ name: String, arguments: [String: Value]?, meta: Metadata?) async throws -> CallTool.Result {
+        guard let route = snapshot.routes[name] else { throw GatewayError.unknownTool(name) }
+        return try await call(shard: route.shard, tool: route.originalName, arguments: arguments, meta: meta, reportedName: name)
+    }
+
+    /// Calls a shard's tool by the shard's own names (the REST form).
+    func call(shard: String, tool: String, arguments: [String: Value]?, meta: Metadata?, reportedName: String? = nil) async throws -> CallTool.Result {
+        guard let connection = connection(named: shard) else {
+            throw GatewayError.shardUnavailable(shard, detail: "no shard of that name is registered")
+        }
+        guard await connection.status == .healthy else {
+            throw GatewayError.shardUnavailable(shard, detail: await connection.lastError)
+        }
+        let started = ContinuousClock.now
+        var outcome = "error"
+        defer {
+            Counter(label: "gateway_tool_calls_total", dimensions: [("shard", shard), ("tool", tool), ("outcome", outcome)]).increment()
+            Timer(label: "gateway_tool_call_duration_seconds", dimensions: [("shard", shard)], preferredDisplayUnit: .seconds)
+                .recordNanoseconds(Int64((ContinuousClock.now - started) / .nanoseconds(1)))
+        }
+        do {
+            let result = try await connection.callTool(tool, arguments: arguments, meta: meta, timeout: callTimeout)
+            outcome = result.isError == true ? "tool_error" : "ok"
+            return result
+        } catch let error as MCPError {
+            outcome = error.code == -32001 ? "timeout" : "error"
+            throw error
+        } catch is CancellationError {
+            outcome = "cancelled"
+            throw CancellationError()
+        } catch {
+            // A transport failure means the shard is likely down: probe it now rather than in 15 s.
+            Task { await self.probe([connection]) }
+            throw GatewayError.shardFailed(shard, error)
+        }
+    }
+}

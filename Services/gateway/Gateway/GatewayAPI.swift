@@ -1,0 +1,81 @@
+import Foundation
+import Hummingbird
+import MCP
+import MCPShared
+import ServiceKit
+
+/// The REST side of the gateway: the shard registry and the seed's tool-call form.
+struct GatewayAPI {
+    let catalog: Catalog
+    let maxBodyBytes: Int
+
+    struct ShardSummary: Codable {
+        let name: String
+        let endpoint: String
+        let status: HealthStatus
+        let tools: [String]
+        let lastProbe: Date?
+        let latencyMs: Double?
+        let lastError: String?
+
+        enum CodingKeys: String, CodingKey {
+            case name, endpoint, status, tools
+            case lastProbe = "last_probe"
+            case latencyMs = "latency_ms"
+            case lastError = "last_error"
+        }
+    }
+
+    struct ShardList: Codable {
+        let shards: [ShardSummary]
+    }
+
+    func addRoutes(to router: Router<some Hummingbird.RequestContext>) {
+        router.get("/api/v1/shards") { _, _ in
+            try JSONResponse.make(ShardList(shards: await shardSummaries()))
+        }
+        router.post("/api/v1/mcp/{shard}/tools/{tool}") { request, context -> Response in
+            let shard = try context.parameters.require("shard")
+            let tool = try context.parameters.require("tool")
+            let body = try await request.collectBody(upTo: maxBodyBytes)
+            let arguments: [String: Value]?
+            if body.readableBytes == 0 {
+                arguments = nil
+            } else {
+                do {
+                    arguments = try JSONDecoder().decode([String: Value].self, from: Data(body.readableBytesView))
+                } catch {
+                    throw ServiceError(.badRequest, "the body must be a JSON object of tool arguments")
+                }
+            }
+            do {
+                let result = try await catalog.call(shard: shard, tool: tool, arguments: arguments, meta: nil)
+                return try JSONResponse.make(result)
+            } catch let error as MCPError {
+                throw ServiceError(Self.status(for: error), error.errorDescription ?? "\(error)")
+            }
+        }
+    }
+
+    func shardSummaries() async -> [ShardSummary] {
+        var summaries: [ShardSummary] = []
+        for connection in catalog.shardConnections {
+            let health = await connection.health
+            summaries.append(ShardSummary(
+                name: health.name, endpoint: connection.endpoint.url, status: health.status,
+                tools: await connection.tools.map(\.name), lastProbe: health.lastProbe,
+                latencyMs: health.latencyMs, lastError: health.lastError))
+        }
+        return summaries
+    }
+
+    static func status(for error: MCPError) -> HTTPResponse.Status {
+        switch error.code {
+        case -32602, -32600, -32700: .badRequest
+        case -32601: .notFound
+        case -32001: .gatewayTimeout
+        case -32002: .badGateway
+        default: .internalServerError
+        }
+    }
+}

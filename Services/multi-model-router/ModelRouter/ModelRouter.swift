@@ -1,0 +1,1 @@
+// ModelRouter: see its issue.

@@ -1,0 +1,1 @@
+// PRAutomation: see its issue.

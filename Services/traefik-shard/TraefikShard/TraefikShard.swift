@@ -1,0 +1,1 @@
+// TraefikShard: see its issue.

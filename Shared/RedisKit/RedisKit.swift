@@ -1,0 +1,2 @@
+// Redis client on hiredis.
+import CHiredis

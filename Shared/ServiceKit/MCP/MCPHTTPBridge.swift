@@ -1,0 +1,84 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import MCP
+import NIOCore
+import ServiceLifecycle
+
+/// Converts between Hummingbird and the MCP SDK's framework-neutral HTTP types, and streams SSE
+/// responses with keep-alive comments that stop on client disconnect and graceful shutdown.
+public enum MCPHTTPBridge {
+    public static func mcpRequest(from request: Request, maxBodyBytes: Int) async throws -> MCP.HTTPRequest {
+        var headers: [String: String] = [:]
+        for field in request.headers {
+            headers[field.name.canonicalName] = field.value
+        }
+        var body: Data?
+        if request.method == .post {
+            let buffer = try await request.collectBody(upTo: maxBodyBytes)
+            body = Data(buffer.readableBytesView)
+        }
+        return MCP.HTTPRequest(method: request.method.rawValue, headers: headers, body: body, path: request.uri.path)
+    }
+
+    public static func response(from mcpResponse: MCP.HTTPResponse, keepAlive: Duration) -> Response {
+        var fields = HTTPFields()
+        for (name, value) in mcpResponse.headers {
+            if let fieldName = HTTPField.Name(name) { fields[fieldName] = value }
+        }
+        let status = HTTPResponse.Status(code: mcpResponse.statusCode)
+        switch mcpResponse {
+        case .stream(let events, _):
+            fields[.contentType] = "text/event-stream"
+            return Response(status: status, headers: fields, body: sseBody(events, keepAlive: keepAlive))
+        default:
+            if let data = mcpResponse.bodyData {
+                if fields[.contentType] == nil { fields[.contentType] = "application/json" }
+                return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+            }
+            return Response(status: status, headers: fields)
+        }
+    }
+
+    /// Writes SSE chunks as they come; while nothing comes for `keepAlive`, writes a comment line.
+    static func sseBody(_ events: AsyncThrowingStream<Data, any Error>, keepAlive: Duration) -> ResponseBody {
+        ResponseBody { writer in
+            let merged = AsyncStream<ByteBuffer>.makeStream()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    do {
+                        for try await chunk in events.cancelOnGracefulShutdown() {
+                            merged.continuation.yield(ByteBuffer(bytes: chunk))
+                        }
+                    } catch {}
+                    merged.continuation.finish()
+                }
+                group.addTask {
+                    while !Task.isCancelled {
+                        try await Task.sleep(for: keepAlive)
+                        merged.continuation.yield(ByteBuffer(string: ": keep-alive\n\n"))
+                    }
+                }
+                for await buffer in merged.stream {
+                    try await writer.write(buffer)
+                }
+                group.cancelAll()
+            }
+            try await writer.finish(nil)
+        }
+    }
+}
+
+extension Router {
+    /// Serves an MCP Streamable HTTP endpoint at `path` (POST, GET, DELETE) from `sessions`.
+    public func addMCPEndpoint(_ path: RouterPath, sessions: MCPSessionRegistry, settings: MCPEndpointSettings) {
+        let handler: @Sendable (Request, Context) async throws -> Response = { request, _ in
+            let mcpRequest = try await MCPHTTPBridge.mcpRequest(from: request, maxBodyBytes: settings.maxBodyBytes)
+            let mcpResponse = await sessions.handle(mcpRequest)
+            return MCPHTTPBridge.response(from: mcpResponse, keepAlive: settings.keepAliveInterval)
+        }
+        post(path, use: handler)
+        get(path, use: handler)
+        delete(path, use: handler)
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+
+/// Incremental `text/event-stream` parser: feed bytes as they arrive, get complete events out.
+///
+/// Written here because the SDK's SSE reader is Apple-only and the EventSource package's parser
+/// is an actor fed one byte per `await`, too slow for the gateway's hot path. It handles what
+/// MCP servers send: `data` (multi-line joined by `\n`), `event`, `id`, `retry`, comments, and
+/// CRLF or LF line ends.
+public struct SSEParser: Sendable {
+    public struct Event: Sendable, Equatable {
+        public var event: String?
+        public var id: String?
+        public var data: String
+    }
+
+    private var pending: [UInt8] = []
+    private var dataLines: [String] = []
+    private var eventName: String?
+    private var eventID: String?
+
+    public init() {}
+
+    /// Adds bytes and returns the events they complete.
+    public mutating func feed(_ bytes: some Sequence<UInt8>) -> [Event] {
+        pending.append(contentsOf: bytes)
+        var events: [Event] = []
+        var lineStart = 0
+        var index = 0
+        while index < pending.count {
+            let byte = pending[index]
+            if byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") {
+                let line = String(decoding: pending[lineStart..<index], as: UTF8.self)
+                // CRLF counts as one line end.
+                if byte == UInt8(ascii: "\r"), index + 1 < pending.count, pending[index + 1] == UInt8(ascii: "\n") {
+                    index += 1
+                } else if byte == UInt8(ascii: "\r"), index + 1 == pending.count {
+                    break  // wait: the LF of a CRLF may be in the next chunk
+                }
+                if let event = process(line: line) { events.append(event) }
+                lineStart = index + 1
+            }
+            index += 1
+        }
+        pending.removeFirst(min(lineStart, pending.count))
+        return events
+    }
+
+    /// Ends the stream; a final event without its blank line is still delivered.
+    public mutating func finish() -> Event? {
+        if !pending.isEmpty {
+            let line = String(decoding: pending, as: UTF8.self)
+            pending.removeAll()
+            if let event = process(line: line) { return event }
+        }
+        return process(line: "")
+    }
+
+    private mutating func process(line: String) -> Event? {
+        if line.isEmpty {
+            defer { dataLines.removeAll(); eventName = nil }
+            guard !dataLines.isEmpty else { return nil }
+            return Event(event: eventName, id: eventID, data: dataLines.joined(separator: "\n"))
+        }
+        if line.hasPrefix(":") { return nil }
+        let field: Substring
+        var value: Substring
+        if let colon = line.firstIndex(of: ":") {
+            field = line[..<colon]
+            value = line[line.index(after: colon)...]
+            if value.hasPrefix(" ") { value = value.dropFirst() }
+        } else {
+            field = line[...]
+            value = ""
+        }
+        switch field {
+        case "data": dataLines.append(String(value))
+        case "event": eventName = String(value)
+        case "id": eventID = String(value)
+        default: break
+        }
+        return nil
+    }
+}

@@ -1,0 +1,150 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import MCP
+import NIOCore
+import NIOHTTP1
+
+/// Why a request to an MCP server over HTTP failed.
+public enum MCPClientTransportError: Error, CustomStringConvertible, Sendable {
+    /// The server no longer knows the session (HTTP 404 with a session id): initialize again.
+    case sessionExpired
+    /// The server answered with an HTTP error; `message` is its body, shortened.
+    case http(status: Int, message: String)
+    /// The response was neither JSON nor an event stream.
+    case unexpectedContentType(String)
+    case closed
+
+    public var description: String {
+        switch self {
+        case .sessionExpired: "the MCP session expired on the server"
+        case .http(let status, let message): "HTTP \(status)\(message.isEmpty ? "" : ": \(message)")"
+        case .unexpectedContentType(let type): "unexpected response content type '\(type)'"
+        case .closed: "the transport is closed"
+        }
+    }
+}
+
+/// An MCP Streamable HTTP client transport on AsyncHTTPClient, for the SDK's `Client`.
+///
+/// The SDK's `HTTPClientTransport` is URLSession-based and cannot read SSE on Linux, so it cannot
+/// talk to a stateful server; this one POSTs each message, reads a JSON or `text/event-stream`
+/// answer as it arrives (progress notifications reach the client before the result), keeps
+/// `Mcp-Session-Id` and `MCP-Protocol-Version`, and ends the session with DELETE on disconnect.
+///
+/// ```swift
+/// let transport = StreamableHTTPClientTransport(endpoint: "http://127.0.0.1:9110/mcp", httpClient: .shared)
+/// let client = Client(name: "gateway", version: "1.0")
+/// try await client.connect(transport: transport)
+/// let tools = try await client.listTools()
+/// ```
+public actor StreamableHTTPClientTransport: Transport {
+    public nonisolated let logger: Logger
+    public nonisolated let endpoint: String
+    private let httpClient: HTTPClient
+    private let extraHeaders: [(String, String)]
+    private let requestTimeout: TimeAmount
+    private let maxResponseBytes: Int
+    private var sessionID: String?
+    private var protocolVersion: String?
+    private let incoming: AsyncThrowingStream<Data, any Error>
+    private let incomingContinuation: AsyncThrowingStream<Data, any Error>.Continuation
+    private var closed = false
+
+    public init(
+        endpoint: String, httpClient: HTTPClient, headers: [(String, String)] = [],
+        requestTimeout: Duration = .seconds(60), maxResponseBytes: Int = 16 << 20, logger: Logger? = nil
+    ) {
+        self.endpoint = endpoint
+        self.httpClient = httpClient
+        self.extraHeaders = headers
+        self.requestTimeout = .nanoseconds(Int64(requestTimeout.components.seconds) * 1_000_000_000 + requestTimeout.components.attoseconds / 1_000_000_000)
+        self.maxResponseBytes = maxResponseBytes
+        self.logger = logger ?? Logger(label: "mcp.client.http", factory: { _ in SwiftLogNoOpLogHandler() })
+        (incoming, incomingContinuation) = AsyncThrowingStream<Data, any Error>.makeStream()
+    }
+
+    public var currentSessionID: String? { sessionID }
+
+    public func connect() async throws {}
+
+    public func disconnect() async {
+        guard !closed else { return }
+        closed = true
+        incomingContinuation.finish()
+        guard let sessionID else { return }
+        var request = HTTPClientRequest(url: endpoint)
+        request.method = .DELETE
+        request.headers.add(name: HTTPHeaderName.sessionID, value: sessionID)
+        if let protocolVersion { request.headers.add(name: HTTPHeaderName.protocolVersion, value: protocolVersion) }
+        // Best effort: the server reaps idle sessions anyway.
+        _ = try? await httpClient.execute(request, timeout: .seconds(2))
+    }
+
+    public func receive() -> AsyncThrowingStream<Data, any Error> { incoming }
+
+    public func send(_ data: Data) async throws {
+        guard !closed else { throw MCPClientTransportError.closed }
+        var request = HTTPClientRequest(url: endpoint)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "Accept", value: "application/json, text/event-stream")
+        if let sessionID { request.headers.add(name: HTTPHeaderName.sessionID, value: sessionID) }
+        if let protocolVersion { request.headers.add(name: HTTPHeaderName.protocolVersion, value: protocolVersion) }
+        for (name, value) in extraHeaders { request.headers.add(name: name, value: value) }
+        request.body = .bytes(ByteBuffer(bytes: data))
+
+        let response = try await httpClient.execute(request, timeout: requestTimeout)
+        if let newSession = response.headers.first(name: HTTPHeaderName.sessionID) {
+            sessionID = newSession
+        }
+        let status = Int(response.status.code)
+        if status == 404, sessionID != nil {
+            sessionID = nil
+            throw MCPClientTransportError.sessionExpired
+        }
+        guard (200..<300).contains(status) else {
+            let body = (try? await response.body.collect(upTo: 64 << 10)).map { String(buffer: $0) } ?? ""
+            throw MCPClientTransportError.http(status: status, message: Self.errorMessage(fromBody: body))
+        }
+        if status == 202 { return }
+        let contentType = response.headers.first(name: "Content-Type")?.lowercased() ?? ""
+        if contentType.hasPrefix("text/event-stream") {
+            var parser = SSEParser()
+            for try await chunk in response.body {
+                for event in parser.feed(chunk.readableBytesView) where !event.data.isEmpty {
+                    deliver(Data(event.data.utf8))
+                }
+            }
+            if let last = parser.finish(), !last.data.isEmpty { deliver(Data(last.data.utf8)) }
+        } else if contentType.hasPrefix("application/json") {
+            let body = try await response.body.collect(upTo: maxResponseBytes)
+            if body.readableBytes > 0 { deliver(Data(body.readableBytesView)) }
+        } else {
+            let body = try await response.body.collect(upTo: 64 << 10)
+            if body.readableBytes == 0 { return }
+            throw MCPClientTransportError.unexpectedContentType(contentType)
+        }
+    }
+
+    private func deliver(_ message: Data) {
+        if protocolVersion == nil { protocolVersion = Self.negotiatedVersion(in: message) }
+        incomingContinuation.yield(message)
+    }
+
+    /// Learns the negotiated version from the initialize result, for the header on later requests.
+    static func negotiatedVersion(in message: Data) -> String? {
+        guard let object = try? JSONSerialization.jsonObject(with: message) as? [String: Any],
+              let result = object["result"] as? [String: Any] else { return nil }
+        return result["protocolVersion"] as? String
+    }
+
+    /// A JSON-RPC error body's message, or the body itself shortened.
+    static func errorMessage(fromBody body: String) -> String {
+        if let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
+           let error = object["error"] as? [String: Any], let message = error["message"] as? String {
+            return message
+        }
+        return String(body.prefix(300))
+    }
+}

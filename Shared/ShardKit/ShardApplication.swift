@@ -1,0 +1,117 @@
+import Foundation
+import Hummingbird
+import Logging
+import MCP
+import MCPShared
+import Metrics
+import ServiceKit
+
+/// Settings every shard reads.
+public struct ShardSettings: Sendable {
+    public var listen: ListenSettings
+    public var endpoint: MCPEndpointSettings
+
+    public init(listen: ListenSettings, endpoint: MCPEndpointSettings = .init()) {
+        self.listen = listen
+        self.endpoint = endpoint
+    }
+
+    public init(config: ServiceConfig, defaultPort: Int) throws {
+        self.listen = try ListenSettings(config: config, defaultPort: defaultPort)
+        self.endpoint = MCPEndpointSettings(
+            allowedOrigins: config.list("MCP_ALLOWED_ORIGINS"),
+            sessionIdleTimeout: .seconds(try config.seconds("MCP_SESSION_IDLE_TIMEOUT", default: 1800)))
+    }
+
+    public static func declared(defaultPort: Int) -> [SettingSpec] {
+        SettingSpec.common(port: defaultPort) + [
+            SettingSpec("MCP_ALLOWED_ORIGINS", default: "", "Browser origins allowed to call /mcp (comma-separated); requests without Origin always pass."),
+            SettingSpec("MCP_SESSION_IDLE_TIMEOUT", default: "1800", "Seconds before an idle MCP session is closed."),
+        ]
+    }
+}
+
+/// Builds a shard's HTTP application: MCP at `/mcp`, `GET /manifest`, `GET /health`, `GET /metrics`.
+///
+/// ```swift
+/// let app = ShardApplication.build(definition: myShard, settings: settings, logger: logger)
+/// try await app.runService()
+/// ```
+public enum ShardApplication {
+    public static func build(
+        definition: ShardDefinition, settings: ShardSettings, logger: Logger,
+        health: (@Sendable () async -> [ComponentHealth])? = nil
+    ) -> some ApplicationProtocol {
+        let identity = ServiceIdentity(name: definition.name + "-shard", version: definition.version)
+        let dispatcher = ToolDispatcher(definition: definition, logger: logger)
+        let sessions = MCPSessionRegistry(settings: settings.endpoint, logger: logger) { _, _ in
+            await dispatcher.makeServer()
+        }
+        let router = Router()
+        router.addMCPEndpoint("/mcp", sessions: sessions, settings: settings.endpoint)
+        router.get("/manifest") { _, _ in try JSONResponse.make(definition.manifest) }
+        router.addServiceEndpoints {
+            let components = await health?() ?? []
+            let degraded = components.contains { $0.status == .unhealthy }
+            return HealthReport(
+                status: degraded ? .degraded : .ok, service: identity.name, version: identity.version,
+                uptimeSeconds: identity.uptimeSeconds, components: components)
+        }
+        return Application(
+            router: router, configuration: settings.listen.applicationConfiguration,
+            services: [sessions], logger: logger)
+    }
+}
+
+/// Answers `tools/list` and `tools/call` for one shard; one SDK `Server` per session shares it.
+struct ToolDispatcher: Sendable {
+    let definition: ShardDefinition
+    let logger: Logger
+    let toolsByName: [String: ShardTool]
+    let listResult: ListTools.Result
+
+    init(definition: ShardDefinition, logger: Logger) {
+        self.definition = definition
+        self.logger = logger
+        self.toolsByName = Dictionary(definition.tools.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        self.listResult = ListTools.Result(tools: definition.tools.map(\.definition))
+    }
+
+    func makeServer() async -> Server {
+        let server = Server(
+            name: definition.name, version: definition.version,
+            instructions: definition.description,
+            capabilities: .init(tools: .init(listChanged: false)))
+        let listResult = self.listResult
+        await server.withMethodHandler(ListTools.self) { _ in listResult }
+        await server.withMethodHandler(CallTool.self) { params in
+            try await self.call(params)
+        }
+        return server
+    }
+
+    func call(_ params: CallTool.Parameters) async throws -> CallTool.Result {
+        guard let tool = toolsByName[params.name] else {
+            throw MCPError.invalidParams("Unknown tool '\(params.name)'. Available: \(toolsByName.keys.sorted().joined(separator: ", "))")
+        }
+        let started = ContinuousClock.now
+        let result: CallTool.Result
+        do {
+            result = try await tool.handler.call(ToolArguments(params.arguments))
+        } catch let error as ToolInputError {
+            result = .failure("Invalid input: \(error.message)")
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch let error as MCPError {
+            throw error
+        } catch {
+            logger.warning("tool failed", metadata: ["tool": "\(params.name)", "error": "\(error)"])
+            result = .failure("\(params.name) failed: \(error.plainDescription)")
+        }
+        let outcome = result.isError == true ? "error" : "ok"
+        Counter(label: "shard_tool_calls_total", dimensions: [("tool", params.name), ("outcome", outcome)]).increment()
+        Timer(label: "shard_tool_call_duration_seconds", dimensions: [("tool", params.name)], preferredDisplayUnit: .seconds)
+            .recordNanoseconds(Int64((ContinuousClock.now - started) / .nanoseconds(1)))
+        return result
+    }
+}

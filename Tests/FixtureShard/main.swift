@@ -1,0 +1,58 @@
+import Foundation
+import Hummingbird
+import Logging
+import MCP
+import ServiceKit
+import ShardKit
+
+// A shard with predictable tools, aggregated by the gateway tests and benchmarks.
+// `FIXTURE_NAME` sets its name (so two copies can collide on purpose).
+
+let config = ServiceConfig()
+let name = config.string("FIXTURE_NAME", default: "fixture")
+
+let tools: [ShardTool] = [
+    ShardTool(
+        name: "echo", description: "Returns the given text unchanged.",
+        inputSchema: JSONSchema.object(["text": JSONSchema.string("Text to echo back.")], required: ["text"]),
+        annotations: .init(readOnlyHint: true)
+    ) { arguments in
+        .text(try arguments.requiredString("text"))
+    },
+    ShardTool(
+        name: "add", description: "Adds two numbers and returns the sum as structured content.",
+        inputSchema: JSONSchema.object(["a": JSONSchema.number("First number."), "b": JSONSchema.number("Second number.")], required: ["a", "b"]),
+        annotations: .init(readOnlyHint: true)
+    ) { arguments in
+        struct Sum: Encodable, Sendable { let sum: Double }
+        return try .json(Sum(sum: (try arguments.double("a") ?? 0) + (try arguments.double("b") ?? 0)))
+    },
+    ShardTool(
+        name: "slow", description: "Waits the given number of milliseconds, then answers.",
+        inputSchema: JSONSchema.object(["ms": JSONSchema.integer("Milliseconds to wait.", minimum: 0, maximum: 600_000)], required: ["ms"]),
+        annotations: .init(readOnlyHint: true)
+    ) { arguments in
+        let ms = try arguments.int("ms") ?? 0
+        try await Task.sleep(for: .milliseconds(ms))
+        return .text("waited \(ms) ms")
+    },
+    ShardTool(
+        name: "fail", description: "Always fails with a tool error (isError).",
+        inputSchema: JSONSchema.object([:]),
+        annotations: .init(readOnlyHint: false, destructiveHint: true)
+    ) { _ in
+        .failure("this tool always fails")
+    },
+]
+
+let definition = ShardDefinition(name: name, version: SuiteVersion.current, description: "Test fixture shard", tools: tools)
+do {
+    let settings = try ShardSettings(config: config, defaultPort: 9199)
+    if Healthcheck.requested() { exit(await Healthcheck.run(port: settings.listen.port)) }
+    _ = try LoggingSetup.bootstrap(config: config)
+    let app = ShardApplication.build(definition: definition, settings: settings, logger: Logger(label: name))
+    try await app.runService()
+} catch let error as ConfigurationError {
+    FileHandle.standardError.write(Data("fixture-shard: \(error)\n".utf8))
+    exit(2)
+}
