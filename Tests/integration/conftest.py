@@ -58,6 +58,17 @@ def wait_http(url: str, timeout: float = 20.0, proc: "Service | None" = None) ->
     raise TimeoutError(f"{url} did not answer within {timeout}s (last: {last})")
 
 
+def wait_tcp(port: int, timeout: float = 20.0, proc: "Service | None" = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.popen.poll() is not None:
+            raise RuntimeError(f"{proc.name} exited with {proc.popen.returncode}:\n{proc.log_text()}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on port {port} after {timeout}s")
+
+
 class Service:
     """One child process with its log in a temp file."""
 
@@ -79,8 +90,11 @@ class Service:
         if self.port is not None:
             full_env["PORT"] = str(self.port)
         self.popen = subprocess.Popen(self.argv, env=full_env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-        if wait and self.port is not None and self.health_path is not None:
-            wait_http(self.url + self.health_path, proc=self)
+        if wait and self.port is not None:
+            if self.health_path is not None:
+                wait_http(self.url + self.health_path, proc=self)
+            else:
+                wait_tcp(self.port, proc=self)
         return self
 
     def stop(self, timeout: float = 10.0) -> int | None:

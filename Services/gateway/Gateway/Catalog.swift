@@ -18,6 +18,7 @@ final class Catalog: Sendable {
     private let callTimeout: Duration
     private let probeTimeout: Duration
     private let changeHandlers = Mutex([@Sendable () async -> Void]())
+    let progressRelay = ProgressRelay()
 
     init(httpClient: HTTPClient, callTimeout: Duration, probeTimeout: Duration, logger: Logger) {
         self.httpClient = httpClient
@@ -48,7 +49,7 @@ final class Catalog: Sendable {
                 connections[name] = nil
             }
             for (name, endpoint) in wanted where connections[name] == nil {
-                let connection = ShardConnection(endpoint: endpoint, httpClient: httpClient, requestTimeout: callTimeout, logger: logger)
+                let connection = ShardConnection(endpoint: endpoint, httpClient: httpClient, requestTimeout: callTimeout, progressRelay: progressRelay, logger: logger)
                 connections[name] = connection
                 added.append(connection)
             }
@@ -77,14 +78,16 @@ final class Catalog: Sendable {
     }
 
     private func rebuild(changed: Bool) async {
-        var listed: [(name: String, tools: [Tool])] = []
+        var listed: [ShardOffer] = []
         var up = 0
         for connection in shardConnections {
             let status = await connection.status
             Gauge(label: "gateway_shard_up", dimensions: [("shard", connection.endpoint.name)]).record(status == .healthy ? 1 : 0)
             if status == .healthy {
                 up += 1
-                listed.append((connection.endpoint.name, await connection.tools))
+                listed.append(ShardOffer(
+                    name: connection.endpoint.name, tools: await connection.tools,
+                    prompts: await connection.prompts, resources: await connection.resources))
             }
         }
         let next = CatalogSnapshot.build(shards: listed)
@@ -92,7 +95,7 @@ final class Catalog: Sendable {
             logger.warning("tool name collision", metadata: ["detail": "\(collision)"])
         }
         let toolsChanged = current.withLock { snapshot in
-            let differs = snapshot.tools != next.tools
+            let differs = snapshot.tools != next.tools || snapshot.prompts != next.prompts || snapshot.resources != next.resources
             snapshot = next
             return differs
         }
@@ -113,14 +116,43 @@ final class Catalog: Sendable {
         return try await call(shard: route.shard, tool: route.originalName, arguments: arguments, meta: meta, reportedName: name)
     }
 
-    /// Calls a shard's tool by the shard's own names (the REST form).
-    func call(shard: String, tool: String, arguments: [String: Value]?, meta: Metadata?, reportedName: String? = nil) async throws -> CallTool.Result {
+    func getPrompt(_ name: String, arguments: [String: String]?) async throws -> GetPrompt.Result {
+        guard let route = snapshot.promptRoutes[name] else {
+            throw MCPError.invalidParams("Unknown prompt '\(name)'. Call prompts/list for the prompts available now.")
+        }
+        let connection = try await healthyConnection(route.shard)
+        do {
+            return try await connection.getPrompt(route.originalName, arguments: arguments)
+        } catch {
+            throw GatewayError.shardFailed(route.shard, error)
+        }
+    }
+
+    func readResource(_ uri: String) async throws -> ReadResource.Result {
+        guard let shard = snapshot.resourceShards[uri] else {
+            throw MCPError.invalidParams("Unknown resource '\(uri)'. Call resources/list for the resources available now.")
+        }
+        let connection = try await healthyConnection(shard)
+        do {
+            return try await connection.readResource(uri)
+        } catch {
+            throw GatewayError.shardFailed(shard, error)
+        }
+    }
+
+    private func healthyConnection(_ shard: String) async throws -> ShardConnection {
         guard let connection = connection(named: shard) else {
             throw GatewayError.shardUnavailable(shard, detail: "no shard of that name is registered")
         }
         guard await connection.status == .healthy else {
             throw GatewayError.shardUnavailable(shard, detail: await connection.lastError)
         }
+        return connection
+    }
+
+    /// Calls a shard's tool by the shard's own names (the REST form).
+    func call(shard: String, tool: String, arguments: [String: Value]?, meta: Metadata?, reportedName: String? = nil) async throws -> CallTool.Result {
+        let connection = try await healthyConnection(shard)
         let started = ContinuousClock.now
         var outcome = "error"
         defer {

@@ -1,42 +1,79 @@
 import MCP
 import MCPShared
 
-/// Where an aggregated tool lives.
-struct ToolRoute: Sendable {
+/// Where an aggregated tool or prompt lives.
+struct ShardRoute: Sendable {
     let shard: String
     let originalName: String
 }
 
-/// The aggregated tool list at one moment: immutable, so `tools/list` and routing read it
-/// without waiting on any shard.
+/// What one healthy shard offers, as the last probe saw it.
+struct ShardOffer: Sendable {
+    let name: String
+    let tools: [Tool]
+    var prompts: [Prompt] = []
+    var resources: [Resource] = []
+}
+
+/// The aggregated catalog at one moment: immutable, so `tools/list` and routing read it without
+/// waiting on any shard.
 struct CatalogSnapshot: Sendable {
     let tools: [Tool]
-    let routes: [String: ToolRoute]
+    let routes: [String: ShardRoute]
+    let prompts: [Prompt]
+    let promptRoutes: [String: ShardRoute]
+    /// Resources keep their URIs (clients read them by URI); only their names are prefixed.
+    let resources: [Resource]
+    let resourceShards: [String: String]
     /// Human-readable collision reports for `/health` and logs.
     let collisions: [String]
 
-    static let empty = CatalogSnapshot(tools: [], routes: [:], collisions: [])
+    static let empty = CatalogSnapshot.build(shards: [])
 
-    /// Names every healthy shard's tools `<shard>_<tool>`. Shards are taken in name order, so the
-    /// result is deterministic; a name already taken gets a hash suffix and a collision report.
-    static func build(shards: [(name: String, tools: [Tool])]) -> CatalogSnapshot {
-        var tools: [Tool] = []
-        var routes: [String: ToolRoute] = [:]
+    /// Names every healthy shard's tools and prompts `<shard>_<name>`. Shards are taken in name
+    /// order, so the result is deterministic; a name already taken gets a hash suffix and a
+    /// collision report.
+    static func build(shards: [ShardOffer]) -> CatalogSnapshot {
         var collisions: [String] = []
+        var tools: [Tool] = []
+        var routes: [String: ShardRoute] = [:]
+        var prompts: [Prompt] = []
+        var promptRoutes: [String: ShardRoute] = [:]
+        var resources: [Resource] = []
+        var resourceShards: [String: String] = [:]
         for shard in shards.sorted(by: { $0.name < $1.name }) {
             for tool in shard.tools {
-                var name = ToolNaming.qualifiedName(shard: shard.name, tool: tool.name)
-                if let taken = routes[name] {
-                    let renamed = ToolNaming.qualifiedName(shard: shard.name, tool: tool.name + "~" + shard.name, clientPrefixLength: 0)
-                    let unique = renamed == name ? name + "-2" : renamed
-                    collisions.append("tool '\(tool.name)' of shard '\(shard.name)' would be named '\(name)', already used by '\(taken.originalName)' of shard '\(taken.shard)'; exposed as '\(unique)'")
-                    name = unique
-                }
-                routes[name] = ToolRoute(shard: shard.name, originalName: tool.name)
+                let name = uniqueName(shard: shard.name, item: tool.name, kind: "tool", taken: routes, collisions: &collisions)
+                routes[name] = ShardRoute(shard: shard.name, originalName: tool.name)
                 tools.append(tool.renamed(name))
             }
+            for prompt in shard.prompts {
+                let name = uniqueName(shard: shard.name, item: prompt.name, kind: "prompt", taken: promptRoutes, collisions: &collisions)
+                promptRoutes[name] = ShardRoute(shard: shard.name, originalName: prompt.name)
+                prompts.append(Prompt(name: name, title: prompt.title, description: prompt.description, arguments: prompt.arguments, icons: prompt.icons, meta: prompt._meta))
+            }
+            for var resource in shard.resources {
+                if let owner = resourceShards[resource.uri] {
+                    collisions.append("resource '\(resource.uri)' of shard '\(shard.name)' is already served by shard '\(owner)'; hidden")
+                    continue
+                }
+                resourceShards[resource.uri] = shard.name
+                resource.name = ToolNaming.qualifiedName(shard: shard.name, tool: resource.name)
+                resources.append(resource)
+            }
         }
-        return CatalogSnapshot(tools: tools, routes: routes, collisions: collisions)
+        return CatalogSnapshot(
+            tools: tools, routes: routes, prompts: prompts, promptRoutes: promptRoutes,
+            resources: resources, resourceShards: resourceShards, collisions: collisions)
+    }
+
+    private static func uniqueName(shard: String, item: String, kind: String, taken: [String: ShardRoute], collisions: inout [String]) -> String {
+        let name = ToolNaming.qualifiedName(shard: shard, tool: item)
+        guard let owner = taken[name] else { return name }
+        var unique = ToolNaming.qualifiedName(shard: shard, tool: item + "~" + shard)
+        if unique == name || taken[unique] != nil { unique = String(name.prefix(ToolNaming.maximumLength - 2)) + "-2" }
+        collisions.append("\(kind) '\(item)' of shard '\(shard)' would be named '\(name)', already used by '\(owner.originalName)' of shard '\(owner.shard)'; exposed as '\(unique)'")
+        return unique
     }
 }
 

@@ -12,16 +12,21 @@ actor ShardConnection {
     private let logger: Logger
     private let requestTimeout: Duration
     private var client: Client?
-    private var connecting: Task<Client, any Error>?
+    private var connecting: Task<(Client, Server.Capabilities), any Error>?
 
     private(set) var status: HealthStatus = .unknown
     private(set) var tools: [Tool] = []
+    private(set) var prompts: [Prompt] = []
+    private(set) var resources: [Resource] = []
+    private var capabilities: Server.Capabilities?
+    private let progressRelay: ProgressRelay
     private(set) var lastProbe: Date?
     private(set) var latencyMs: Double?
     private(set) var lastError: String?
 
-    init(endpoint: ShardEndpoint, httpClient: HTTPClient, requestTimeout: Duration, logger: Logger) {
+    init(endpoint: ShardEndpoint, httpClient: HTTPClient, requestTimeout: Duration, progressRelay: ProgressRelay, logger: Logger) {
         self.endpoint = endpoint
+        self.progressRelay = progressRelay
         self.httpClient = httpClient
         self.requestTimeout = requestTimeout
         self.logger = logger
@@ -37,20 +42,14 @@ actor ShardConnection {
     /// or the status changed.
     func probe(timeout: Duration) async -> Bool {
         let started = ContinuousClock.now
-        let before = (status, tools)
+        let before = (status, tools, prompts, resources)
         do {
-            let listed = try await withDeadline(timeout) {
-                let client = try await self.connectedClient()
-                var all: [Tool] = []
-                var cursor: String?
-                repeat {
-                    let page = try await client.listTools(cursor: cursor)
-                    all += page.tools
-                    cursor = page.nextCursor
-                } while cursor != nil && all.count < 10_000
-                return all
+            // On timeout the client is dropped, which fails its pending requests, so a shard that
+            // accepts a connection but never answers cannot hold the probe loop.
+            let listed = try await withDeadline(timeout, onTimeout: { await self.dropClient() }) {
+                try await self.listEverything()
             }
-            tools = listed
+            (tools, prompts, resources) = listed
             status = .healthy
             lastError = nil
         } catch {
@@ -59,6 +58,8 @@ actor ShardConnection {
             }
             status = .unhealthy
             tools = []
+            prompts = []
+            resources = []
             lastError = "\(error)"
             await dropClient()
         }
@@ -67,7 +68,48 @@ actor ShardConnection {
         if before.0 != .healthy && status == .healthy {
             logger.info("shard is up", metadata: ["shard": "\(endpoint.name)", "tools": "\(tools.count)"])
         }
-        return before.0 != status || before.1 != tools
+        return before.0 != status || before.1 != tools || before.2 != prompts || before.3 != resources
+    }
+
+    /// Tools always; prompts and resources when the shard declares them. Every page is read.
+    private func listEverything() async throws -> ([Tool], [Prompt], [Resource]) {
+        let client = try await connectedClient()
+        var tools: [Tool] = []
+        var cursor: String?
+        repeat {
+            let page = try await client.listTools(cursor: cursor)
+            tools += page.tools
+            cursor = page.nextCursor
+        } while cursor != nil && tools.count < 10_000
+        var prompts: [Prompt] = []
+        if capabilities?.prompts != nil {
+            cursor = nil
+            repeat {
+                let page = try await client.listPrompts(cursor: cursor)
+                prompts += page.prompts
+                cursor = page.nextCursor
+            } while cursor != nil && prompts.count < 10_000
+        }
+        var resources: [Resource] = []
+        if capabilities?.resources != nil {
+            cursor = nil
+            repeat {
+                let page = try await client.listResources(cursor: cursor)
+                resources += page.resources
+                cursor = page.nextCursor
+            } while cursor != nil && resources.count < 10_000
+        }
+        return (tools, prompts, resources)
+    }
+
+    func getPrompt(_ name: String, arguments: [String: String]?) async throws -> GetPrompt.Result {
+        let client = try await connectedClient()
+        return try await client.send(GetPrompt.request(.init(name: name, arguments: arguments))).value
+    }
+
+    func readResource(_ uri: String) async throws -> ReadResource.Result {
+        let client = try await connectedClient()
+        return try await client.send(ReadResource.request(.init(uri: uri))).value
     }
 
     /// Calls `tool` (the shard's own name) and waits at most `timeout`; on timeout or client
@@ -127,23 +169,27 @@ actor ShardConnection {
 
     private func connectedClient() async throws -> Client {
         if let client { return client }
-        if let connecting { return try await connecting.value }
-        let task = Task { [endpoint, httpClient, requestTimeout] in
+        if let connecting { return try await connecting.value.0 }
+        let task = Task { [endpoint, httpClient, requestTimeout, progressRelay, logger] in
             let transport = StreamableHTTPClientTransport(
-                endpoint: endpoint.url, httpClient: httpClient, requestTimeout: requestTimeout + .seconds(5))
+                endpoint: endpoint.url, httpClient: httpClient, requestTimeout: requestTimeout + .seconds(5), logger: logger)
             let client = Client(name: "homelab-mcp-gateway", version: SuiteVersion.current)
+            await client.onNotification(ProgressNotification.self) { message in
+                await progressRelay.deliver(message.params)
+            }
             do {
-                try await client.connect(transport: transport)
+                let initialized = try await client.connect(transport: transport)
+                return (client, initialized.capabilities)
             } catch {
                 await client.disconnect()
                 throw error
             }
-            return client
         }
         connecting = task
         defer { connecting = nil }
-        let client = try await task.value
+        let (client, capabilities) = try await task.value
         self.client = client
+        self.capabilities = capabilities
         return client
     }
 
@@ -154,16 +200,27 @@ actor ShardConnection {
     }
 }
 
-/// Runs `body`, giving up with a timeout error after `limit`.
-func withDeadline<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+/// Runs `body`, giving up with a timeout error after `limit`. `onTimeout` runs before the group
+/// waits for `body` to wind down, so it can unblock work that ignores cancellation.
+func withDeadline<T: Sendable>(
+    _ limit: Duration, onTimeout: @escaping @Sendable () async -> Void = {},
+    _ body: @escaping @Sendable () async throws -> T
+) async throws -> T {
     try await withThrowingTaskGroup(of: T.self) { group in
         group.addTask { try await body() }
         group.addTask {
             try await Task.sleep(for: limit)
             throw DeadlineExceeded(limit: limit)
         }
-        defer { group.cancelAll() }
-        return try await group.next()!
+        do {
+            let value = try await group.next()!
+            group.cancelAll()
+            return value
+        } catch {
+            group.cancelAll()
+            if error is DeadlineExceeded { await onTimeout() }
+            throw error
+        }
     }
 }
 

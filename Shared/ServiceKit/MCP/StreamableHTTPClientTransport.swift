@@ -94,7 +94,9 @@ public actor StreamableHTTPClientTransport: Transport {
         for (name, value) in extraHeaders { request.headers.add(name: name, value: value) }
         request.body = .bytes(ByteBuffer(bytes: data))
 
+        logger.trace("MCP POST", metadata: ["endpoint": "\(endpoint)", "bytes": "\(data.count)"])
         let response = try await httpClient.execute(request, timeout: requestTimeout)
+        logger.trace("MCP response", metadata: ["status": "\(response.status.code)", "type": "\(response.headers.first(name: "Content-Type") ?? "-")"])
         if let newSession = response.headers.first(name: HTTPHeaderName.sessionID) {
             sessionID = newSession
         }
@@ -128,6 +130,7 @@ public actor StreamableHTTPClientTransport: Transport {
     }
 
     private func deliver(_ message: Data) {
+        logger.trace("MCP message in", metadata: ["bytes": "\(message.count)"])
         if protocolVersion == nil { protocolVersion = Self.negotiatedVersion(in: message) }
         incomingContinuation.yield(message)
     }
