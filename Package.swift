@@ -39,6 +39,7 @@ let package = Package(
         .executable(name: "pr-automation", targets: ["PRAutomationMain"]),
         .executable(name: "multi-model-router", targets: ["ModelRouterMain"]),
         .executable(name: "fixture-shard", targets: ["FixtureShard"]),
+        .executable(name: "gateway-bench", targets: ["GatewayBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -82,11 +83,11 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["ServiceKit", mcp, asyncHTTPClient, logging] + nio, path: "Shared/TestSupport", swiftSettings: swiftSettings),
 
         // MARK: Services (a library with all logic + a thin executable each)
-        .target(name: "Gateway", dependencies: serviceBase + [yams, "RedisKit"], path: "Services/gateway/Gateway", swiftSettings: swiftSettings),
+        .target(name: "Gateway", dependencies: serviceBase + [yams, "RedisKit", crypto], path: "Services/gateway/Gateway", swiftSettings: swiftSettings),
         .executableTarget(name: "GatewayMain", dependencies: ["Gateway", "ServiceKit", hummingbird, logging], path: "Services/gateway/GatewayMain", swiftSettings: swiftSettings),
 
         .target(name: "TraefikShard", dependencies: serviceBase + ["ShardKit", yams], path: "Services/traefik-shard/TraefikShard", swiftSettings: swiftSettings),
-        .executableTarget(name: "TraefikShardMain", dependencies: ["TraefikShard", "ShardKit", "ServiceKit", hummingbird, logging], path: "Services/traefik-shard/TraefikShardMain", swiftSettings: swiftSettings),
+        .executableTarget(name: "TraefikShardMain", dependencies: ["TraefikShard", "ShardKit", "ServiceKit", hummingbird, logging, asyncHTTPClient, serviceLifecycle], path: "Services/traefik-shard/TraefikShardMain", swiftSettings: swiftSettings),
 
         .target(name: "Discovery", dependencies: serviceBase + [yams, "RedisKit", "StorageKit"], path: "Services/discovery/Discovery", swiftSettings: swiftSettings),
         .executableTarget(name: "DiscoveryMain", dependencies: ["Discovery", "ServiceKit", hummingbird, logging], path: "Services/discovery/DiscoveryMain", swiftSettings: swiftSettings),
@@ -100,8 +101,10 @@ let package = Package(
         // MARK: Test fixtures and tests
         // A small Swift shard with predictable tools (echo, add, slow, fail) that the gateway tests aggregate.
         .executableTarget(name: "FixtureShard", dependencies: ["ShardKit", "ServiceKit", mcp, hummingbird, logging], path: "Tests/FixtureShard", swiftSettings: swiftSettings),
-        .testTarget(name: "SharedTests", dependencies: ["MCPShared", "ServiceKit", "ShardKit", "TestSupport", mcp, hummingbird, hummingbirdTesting] + nio, path: "Tests/SharedTests", swiftSettings: swiftSettings),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "ServiceKit", "ShardKit", "TestSupport", mcp, hummingbird, hummingbirdTesting] + nio, path: "Tests/GatewayTests", swiftSettings: swiftSettings),
+        // The load generator behind scripts/bench/gateway (not a test: benchmarks never run in CI).
+        .executableTarget(name: "GatewayBench", dependencies: [asyncHTTPClient] + nio, path: "Tests/Benchmarks/GatewayBench", swiftSettings: swiftSettings),
+        .testTarget(name: "SharedTests", dependencies: ["MCPShared", "ServiceKit", "ShardKit", "TestSupport", mcp, hummingbird, hummingbirdTesting, asyncHTTPClient] + nio, path: "Tests/SharedTests", swiftSettings: swiftSettings),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "ServiceKit", "ShardKit", "TestSupport", mcp, hummingbird, hummingbirdTesting, asyncHTTPClient] + nio, path: "Tests/GatewayTests", swiftSettings: swiftSettings),
         .testTarget(name: "TraefikShardTests", dependencies: ["TraefikShard", "ShardKit", "ServiceKit", "TestSupport", mcp, hummingbird, hummingbirdTesting, yams] + nio, path: "Tests/TraefikShardTests", swiftSettings: swiftSettings),
         .testTarget(name: "DiscoveryTests", dependencies: ["Discovery", "RedisKit", "StorageKit", "ServiceKit", "TestSupport", mcp, hummingbird, hummingbirdTesting] + nio, path: "Tests/DiscoveryTests", swiftSettings: swiftSettings),
         .testTarget(name: "PRAutomationTests", dependencies: ["PRAutomation", "StorageKit", "ServiceKit", "TestSupport", hummingbird, hummingbirdTesting, jwt] + nio, path: "Tests/PRAutomationTests", swiftSettings: swiftSettings),

@@ -48,7 +48,7 @@ let tools: [ShardTool] = [
 let definition = ShardDefinition(name: name, version: SuiteVersion.current, description: "Test fixture shard", tools: tools)
 do {
     let settings = try ShardSettings(config: config, defaultPort: 9199)
-    if Healthcheck.requested() { exit(await Healthcheck.run(port: settings.listen.port)) }
+    if let code = await ServiceCommandLine.handle(declared: ShardSettings.declared(defaultPort: 9199), port: settings.listen.port) { exit(code) }
     _ = try LoggingSetup.bootstrap(config: config)
     let app = ShardApplication.build(definition: definition, settings: settings, logger: Logger(label: name))
     try await app.runService()

@@ -46,9 +46,12 @@ def stack(services, bin_path):
     return fx, py, gw
 
 
-async def test_aggregates_swift_and_python_shards(stack):
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_aggregates_swift_and_python_shards(stack, mode):
+    """auto = what Open WebUI 0.12 does (probe server/discover, speak 2026-07-28);
+    legacy = the 2025-11-25 initialize handshake with a session."""
     _, _, gw = stack
-    async with mcp_client(gw.url + "/mcp") as client:
+    async with mcp_client(gw.url + "/mcp", mode=mode) as client:
         names = {t.name for t in (await client.list_tools()).tools}
         assert {"fx_echo", "fx_add", "fx_slow", "fx_fail", "py_greet", "py_echo", "py_count_with_progress"} <= names
         assert all(len(n) <= 64 for n in names)
@@ -71,14 +74,16 @@ async def test_aggregates_swift_and_python_shards(stack):
         assert bad_input.is_error and "'text' is required" in bad_input.content[0].text
 
 
-async def test_progress_prompts_and_resources_pass_through(stack):
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_progress_prompts_and_resources_pass_through(stack, mode):
     _, _, gw = stack
     seen = []
 
     async def on_progress(progress, total, message):
         seen.append((progress, total, message))
 
-    async with mcp_client(gw.url + "/mcp") as client:
+    async with mcp_client(gw.url + "/mcp", mode=mode) as client:
+        assert client.protocol_version == ("2026-07-28" if mode == "auto" else "2025-11-25")
         result = await client.call_tool("py_count_with_progress", {"steps": 3}, progress_callback=on_progress)
         assert result.content[0].text == "counted 3"
         assert [p for p, _, _ in seen] == [1, 2, 3]
@@ -94,9 +99,10 @@ async def test_progress_prompts_and_resources_pass_through(stack):
         assert read.contents[0].text == "buy milk"
 
 
-async def test_slow_shard_times_out_without_blocking_others(stack):
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_slow_shard_times_out_without_blocking_others(stack, mode):
     _, _, gw = stack
-    async with mcp_client(gw.url + "/mcp") as client:
+    async with mcp_client(gw.url + "/mcp", mode=mode) as client:
         results = {}
 
         async def slow():
@@ -235,7 +241,8 @@ async def test_list_changed_reaches_connected_sessions_and_config_file_reloads(s
     from mcp.client.streamable_http import streamable_http_client
 
     async with httpx2.AsyncClient(timeout=30) as http:
-        async with mcp.Client(streamable_http_client(gw.url + "/mcp", http_client=http), message_handler=on_message) as client:
+        # Session era (2025-11-25): list changes arrive on the session's GET stream.
+        async with mcp.Client(streamable_http_client(gw.url + "/mcp", http_client=http), message_handler=on_message, mode="legacy") as client:
             assert "py_greet" not in {t.name for t in (await client.list_tools()).tools}
             config.write_text(f"shards:\n  - name: fx\n    url: {fx.url}/mcp\n  - name: py\n    url: {py.url}/mcp\n")
             with anyio.fail_after(10):

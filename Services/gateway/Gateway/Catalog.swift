@@ -11,7 +11,8 @@ import Synchronization
 /// Reads (`snapshot`) take a lock, never an actor hop or a network call, so `initialize` and
 /// `tools/list` are answered in microseconds whatever the shards are doing.
 final class Catalog: Sendable {
-    private let current = Mutex(CatalogSnapshot.empty)
+    private let views: Mutex<[String: CatalogSnapshot]>
+    let profiles: [GatewayProfile]
     private let connections = Mutex([String: ShardConnection]())
     private let httpClient: HTTPClient
     private let logger: Logger
@@ -20,14 +21,26 @@ final class Catalog: Sendable {
     private let changeHandlers = Mutex([@Sendable () async -> Void]())
     let progressRelay = ProgressRelay()
 
-    init(httpClient: HTTPClient, callTimeout: Duration, probeTimeout: Duration, logger: Logger) {
+    init(httpClient: HTTPClient, callTimeout: Duration, probeTimeout: Duration, profiles: [GatewayProfile] = [GatewayProfile(name: GatewayProfile.defaultName)], logger: Logger) {
+        self.profiles = profiles
+        self.views = Mutex(Dictionary(profiles.map { ($0.name, CatalogSnapshot.empty) }, uniquingKeysWith: { first, _ in first }))
         self.httpClient = httpClient
         self.callTimeout = callTimeout
         self.probeTimeout = probeTimeout
         self.logger = logger
     }
 
-    var snapshot: CatalogSnapshot { current.withLock { $0 } }
+    /// The default profile's view.
+    var snapshot: CatalogSnapshot { snapshot(for: GatewayProfile.defaultName) }
+
+    func snapshot(for profile: String) -> CatalogSnapshot {
+        views.withLock { $0[profile] } ?? .empty
+    }
+
+    /// Collisions in any profile's view, for `/health`.
+    var collisions: [String] {
+        Array(Set(views.withLock { $0.values.flatMap(\.collisions) })).sorted()
+    }
 
     var shardConnections: [ShardConnection] {
         connections.withLock { Array($0.values) }.sorted { $0.endpoint.name < $1.endpoint.name }
@@ -90,16 +103,20 @@ final class Catalog: Sendable {
                     prompts: await connection.prompts, resources: await connection.resources))
             }
         }
-        let next = CatalogSnapshot.build(shards: listed)
-        for collision in next.collisions where !snapshot.collisions.contains(collision) {
+        let known = collisions
+        let next = Dictionary(profiles.map { ($0.name, CatalogSnapshot.build(shards: listed, for: $0)) }, uniquingKeysWith: { first, _ in first })
+        for collision in Set(next.values.flatMap(\.collisions)) where !known.contains(collision) {
             logger.warning("tool name collision", metadata: ["detail": "\(collision)"])
         }
-        let toolsChanged = current.withLock { snapshot in
-            let differs = snapshot.tools != next.tools || snapshot.prompts != next.prompts || snapshot.resources != next.resources
-            snapshot = next
+        let toolsChanged = views.withLock { views in
+            let differs = next.contains { name, view in
+                let old = views[name] ?? .empty
+                return old.tools != view.tools || old.prompts != view.prompts || old.resources != view.resources
+            }
+            views = next
             return differs
         }
-        Gauge(label: "gateway_tools").record(next.tools.count)
+        Gauge(label: "gateway_tools").record(listed.reduce(0) { $0 + $1.tools.count })
         Gauge(label: "gateway_shards_up").record(up)
         if changed && toolsChanged {
             for handler in changeHandlers.withLock({ $0 }) { await handler() }
@@ -111,13 +128,13 @@ final class Catalog: Sendable {
     }
 
     /// Routes a call by its aggregated name and returns the shard's result unchanged.
-    func call(_ name: String, arguments: [String: Value]?, meta: Metadata?) async throws -> CallTool.Result {
-        guard let route = snapshot.routes[name] else { throw GatewayError.unknownTool(name) }
+    func call(_ name: String, arguments: [String: Value]?, meta: Metadata?, profile: String = GatewayProfile.defaultName) async throws -> CallTool.Result {
+        guard let route = snapshot(for: profile).routes[name] else { throw GatewayError.unknownTool(name) }
         return try await call(shard: route.shard, tool: route.originalName, arguments: arguments, meta: meta, reportedName: name)
     }
 
-    func getPrompt(_ name: String, arguments: [String: String]?) async throws -> GetPrompt.Result {
-        guard let route = snapshot.promptRoutes[name] else {
+    func getPrompt(_ name: String, arguments: [String: String]?, profile: String = GatewayProfile.defaultName) async throws -> GetPrompt.Result {
+        guard let route = snapshot(for: profile).promptRoutes[name] else {
             throw MCPError.invalidParams("Unknown prompt '\(name)'. Call prompts/list for the prompts available now.")
         }
         let connection = try await healthyConnection(route.shard)
@@ -128,8 +145,8 @@ final class Catalog: Sendable {
         }
     }
 
-    func readResource(_ uri: String) async throws -> ReadResource.Result {
-        guard let shard = snapshot.resourceShards[uri] else {
+    func readResource(_ uri: String, profile: String = GatewayProfile.defaultName) async throws -> ReadResource.Result {
+        guard let shard = snapshot(for: profile).resourceShards[uri] else {
             throw MCPError.invalidParams("Unknown resource '\(uri)'. Call resources/list for the resources available now.")
         }
         let connection = try await healthyConnection(shard)

@@ -28,12 +28,24 @@ struct CatalogSnapshot: Sendable {
     /// Human-readable collision reports for `/health` and logs.
     let collisions: [String]
 
+    /// What `profile` may see: its filter applied, names sized for its client's prefix.
+    static func build(shards: [ShardOffer], for profile: GatewayProfile) -> CatalogSnapshot {
+        let visible = shards.map { shard in
+            ShardOffer(
+                name: shard.name,
+                tools: shard.tools.filter { profile.admits(shard: shard.name, tool: $0) },
+                prompts: profile.readOnly ? shard.prompts : shard.prompts.filter { profile.admits(shard: shard.name, item: $0.name) },
+                resources: shard.resources.filter { profile.admits(shard: shard.name, item: $0.name) })
+        }
+        return build(shards: visible, clientPrefixLength: profile.clientPrefix.utf8.count)
+    }
+
     static let empty = CatalogSnapshot.build(shards: [])
 
     /// Names every healthy shard's tools and prompts `<shard>_<name>`. Shards are taken in name
     /// order, so the result is deterministic; a name already taken gets a hash suffix and a
     /// collision report.
-    static func build(shards: [ShardOffer]) -> CatalogSnapshot {
+    static func build(shards: [ShardOffer], clientPrefixLength: Int = 0) -> CatalogSnapshot {
         var collisions: [String] = []
         var tools: [Tool] = []
         var routes: [String: ShardRoute] = [:]
@@ -43,12 +55,12 @@ struct CatalogSnapshot: Sendable {
         var resourceShards: [String: String] = [:]
         for shard in shards.sorted(by: { $0.name < $1.name }) {
             for tool in shard.tools {
-                let name = uniqueName(shard: shard.name, item: tool.name, kind: "tool", taken: routes, collisions: &collisions)
+                let name = uniqueName(shard: shard.name, item: tool.name, kind: "tool", prefix: clientPrefixLength, taken: routes, collisions: &collisions)
                 routes[name] = ShardRoute(shard: shard.name, originalName: tool.name)
                 tools.append(tool.renamed(name))
             }
             for prompt in shard.prompts {
-                let name = uniqueName(shard: shard.name, item: prompt.name, kind: "prompt", taken: promptRoutes, collisions: &collisions)
+                let name = uniqueName(shard: shard.name, item: prompt.name, kind: "prompt", prefix: clientPrefixLength, taken: promptRoutes, collisions: &collisions)
                 promptRoutes[name] = ShardRoute(shard: shard.name, originalName: prompt.name)
                 prompts.append(Prompt(name: name, title: prompt.title, description: prompt.description, arguments: prompt.arguments, icons: prompt.icons, meta: prompt._meta))
             }
@@ -67,11 +79,11 @@ struct CatalogSnapshot: Sendable {
             resources: resources, resourceShards: resourceShards, collisions: collisions)
     }
 
-    private static func uniqueName(shard: String, item: String, kind: String, taken: [String: ShardRoute], collisions: inout [String]) -> String {
-        let name = ToolNaming.qualifiedName(shard: shard, tool: item)
+    private static func uniqueName(shard: String, item: String, kind: String, prefix: Int, taken: [String: ShardRoute], collisions: inout [String]) -> String {
+        let name = ToolNaming.qualifiedName(shard: shard, tool: item, clientPrefixLength: prefix)
         guard let owner = taken[name] else { return name }
-        var unique = ToolNaming.qualifiedName(shard: shard, tool: item + "~" + shard)
-        if unique == name || taken[unique] != nil { unique = String(name.prefix(ToolNaming.maximumLength - 2)) + "-2" }
+        var unique = ToolNaming.qualifiedName(shard: shard, tool: item + "~" + shard, clientPrefixLength: prefix)
+        if unique == name || taken[unique] != nil { unique = String(name.prefix(ToolNaming.maximumLength - prefix - 2)) + "-2" }
         collisions.append("\(kind) '\(item)' of shard '\(shard)' would be named '\(name)', already used by '\(owner.originalName)' of shard '\(owner.shard)'; exposed as '\(unique)'")
         return unique
     }

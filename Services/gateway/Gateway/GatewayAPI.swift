@@ -8,6 +8,10 @@ import ServiceKit
 struct GatewayAPI {
     let catalog: Catalog
     let maxBodyBytes: Int
+    let auth: BearerAuth
+    let profiles: [GatewayProfile]
+    let publicURL: String
+    let internalURL: String
 
     struct ShardSummary: Codable {
         let name: String
@@ -31,10 +35,19 @@ struct GatewayAPI {
     }
 
     func addRoutes(to router: Router<some Hummingbird.RequestContext>) {
-        router.get("/api/v1/shards") { _, _ in
+        let api = router.group("/api/v1").add(middleware: BearerMiddleware(auth: auth))
+        api.get("shards") { _, _ in
             try JSONResponse.make(ShardList(shards: await shardSummaries()))
         }
-        router.post("/api/v1/mcp/{shard}/tools/{tool}") { request, context -> Response in
+        api.get("clients/{profile}") { _, context -> Response in
+            let name = try context.parameters.require("profile")
+            guard let profile = profiles.first(where: { $0.name == name }) else {
+                throw ServiceError(.notFound, "no profile named '\(name)'; profiles: \(profiles.map(\.name).joined(separator: ", "))")
+            }
+            let snippets = ClientSnippets.make(profile: profile, publicURL: publicURL, internalURL: internalURL)
+            return ProfileEndpoints.json(try JSONSerialization.data(withJSONObject: snippets, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]))
+        }
+        api.post("mcp/{shard}/tools/{tool}") { request, context -> Response in
             let shard = try context.parameters.require("shard")
             let tool = try context.parameters.require("tool")
             let body = try await request.collectBody(upTo: maxBodyBytes)
@@ -77,5 +90,17 @@ struct GatewayAPI {
         case -32002: .badGateway
         default: .internalServerError
         }
+    }
+}
+
+/// Bearer auth for the REST API, with the default profile's tokens.
+struct BearerMiddleware<Context: Hummingbird.RequestContext>: RouterMiddleware {
+    let auth: BearerAuth
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if case .denied(let message) = auth.check(request.headers[.authorization]) {
+            throw ServiceError(.unauthorized, message)
+        }
+        return try await next(request, context)
     }
 }

@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import MCP
 import MCPShared
+import RedisKit
 import ServiceKit
 import ServiceLifecycle
 
@@ -21,18 +22,37 @@ public enum GatewayApplication {
         directory: ShardDirectory = ShardDirectory()
     ) async throws -> some ApplicationProtocol {
         let identity = ServiceIdentity(name: "gateway")
-        let catalog = Catalog(httpClient: httpClient, callTimeout: settings.callTimeout, probeTimeout: settings.probeTimeout, logger: logger)
-        let sessions = MCPSessionRegistry(settings: settings.endpoint, logger: logger, metricsLabel: "gateway_active_sessions") { _, _ in
-            await GatewayMCPServer(catalog: catalog).make()
+        let catalog = Catalog(
+            httpClient: httpClient, callTimeout: settings.callTimeout, probeTimeout: settings.probeTimeout,
+            profiles: settings.profiles, logger: logger)
+        var registries: [MCPSessionRegistry] = []
+        let router = Router(context: GatewayRequestContext.self)
+        let originValidator = OriginHostValidator(allowedOrigins: settings.endpoint.allowedOrigins, allowedHosts: settings.endpoint.allowedHosts)
+        for profile in settings.profiles {
+            let sessions = MCPSessionRegistry(
+                settings: settings.endpoint, logger: logger,
+                metricsLabel: "gateway_active_sessions", metricsDimensions: [("profile", profile.name)]
+            ) { _, _ in
+                await GatewayMCPServer(catalog: catalog, profile: profile.name, logger: logger).make()
+            }
+            registries.append(sessions)
+            ProfileEndpoints(
+                profile: profile, sessions: sessions,
+                modern: ModernMCP(catalog: catalog, profile: profile.name, instructions: GatewayMCPServer.instructions, logger: logger),
+                auth: BearerAuth(tokens: profile.tokens, profile: profile.name), catalog: catalog,
+                endpoint: settings.endpoint, trustedNetworks: settings.trustedNetworks, originValidator: originValidator
+            ).addRoutes(to: router)
         }
-        catalog.onToolsChanged {
-            for server in await sessions.servers {
-                try? await server.notify(ToolListChangedNotification.message())
+        catalog.onToolsChanged { [registries] in
+            for sessions in registries {
+                for server in await sessions.servers {
+                    try? await server.notify(ToolListChangedNotification.message())
+                }
             }
         }
         await directory.onChange { shards in await catalog.setShards(shards) }
 
-        var services: [any Service] = [sessions, ProbeService(catalog: catalog, interval: settings.probeInterval)]
+        var services: [any Service] = registries + [ProbeService(catalog: catalog, interval: settings.probeInterval)]
         if let path = settings.configFile {
             // Fail at startup on a broken file; later broken edits keep the last good list.
             let shards = try GatewayConfigFile.load(path: path)
@@ -40,10 +60,17 @@ public enum GatewayApplication {
             services.append(ConfigFileWatcher(path: path, directory: directory, logger: logger, pollInterval: .seconds(2)))
         }
         await directory.update(source: ShardDirectory.staticSource, shards: settings.staticShards)
+        if settings.discoveryURL != nil || settings.redisURL != nil {
+            services.append(DiscoveryFeed(
+                directory: directory, discoveryURL: settings.discoveryURL,
+                redis: try settings.redisURL.map { try RedisConfiguration(url: $0) }, httpClient: httpClient, logger: logger))
+        }
 
-        let router = Router()
-        router.addMCPEndpoint("/mcp", sessions: sessions, settings: settings.endpoint)
-        let api = GatewayAPI(catalog: catalog, maxBodyBytes: settings.endpoint.maxBodyBytes)
+        let defaultProfile = settings.profiles.first { $0.name == GatewayProfile.defaultName }!
+        let api = GatewayAPI(
+            catalog: catalog, maxBodyBytes: settings.endpoint.maxBodyBytes,
+            auth: BearerAuth(tokens: defaultProfile.tokens, profile: defaultProfile.name),
+            profiles: settings.profiles, publicURL: settings.publicURL, internalURL: settings.internalURL)
         api.addRoutes(to: router)
         router.addServiceEndpoints {
             await health(identity: identity, catalog: catalog)
@@ -60,6 +87,6 @@ public enum GatewayApplication {
         // The gateway itself answers even when every shard is down: that is degraded, not down.
         return HealthReport(
             status: down == 0 ? .ok : .degraded, service: identity.name, version: identity.version,
-            uptimeSeconds: identity.uptimeSeconds, components: components, warnings: catalog.snapshot.collisions)
+            uptimeSeconds: identity.uptimeSeconds, components: components, warnings: catalog.collisions)
     }
 }

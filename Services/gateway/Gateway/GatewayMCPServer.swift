@@ -8,6 +8,8 @@ struct GatewayMCPServer {
     static let instructions = "Homelab tools aggregated from several MCP shards. Tool names are <shard>_<tool>."
 
     let catalog: Catalog
+    let profile: String
+    let logger: Logger
 
     func make() async -> Server {
         let server = Server(
@@ -17,23 +19,26 @@ struct GatewayMCPServer {
                 prompts: .init(listChanged: true), resources: .init(subscribe: false, listChanged: true),
                 tools: .init(listChanged: true)))
         let catalog = self.catalog
+        let profile = self.profile
+        let logger = self.logger
         let session = WeakServer(server)
         // One page each: the catalog is small and clients re-list on every message.
-        await server.withMethodHandler(ListTools.self) { _ in ListTools.Result(tools: catalog.snapshot.tools) }
-        await server.withMethodHandler(ListPrompts.self) { _ in ListPrompts.Result(prompts: catalog.snapshot.prompts) }
-        await server.withMethodHandler(ListResources.self) { _ in ListResources.Result(resources: catalog.snapshot.resources) }
-        await server.withMethodHandler(GetPrompt.self) { params in try await catalog.getPrompt(params.name, arguments: params.arguments) }
-        await server.withMethodHandler(ReadResource.self) { params in try await catalog.readResource(params.uri) }
+        await server.withMethodHandler(ListTools.self) { _ in ListTools.Result(tools: catalog.snapshot(for: profile).tools) }
+        await server.withMethodHandler(ListPrompts.self) { _ in ListPrompts.Result(prompts: catalog.snapshot(for: profile).prompts) }
+        await server.withMethodHandler(ListResources.self) { _ in ListResources.Result(resources: catalog.snapshot(for: profile).resources) }
+        await server.withMethodHandler(GetPrompt.self) { params in try await catalog.getPrompt(params.name, arguments: params.arguments, profile: profile) }
+        await server.withMethodHandler(ReadResource.self) { params in try await catalog.readResource(params.uri, profile: profile) }
         await server.withMethodHandler(CallTool.self) { params in
+            CallerIdentity.log(Server.currentHandlerContext?.httpContext, tool: params.name, logger: logger)
             guard var meta = params._meta, let clientToken = meta.progressToken else {
-                return try await catalog.call(params.name, arguments: params.arguments, meta: params._meta)
+                return try await catalog.call(params.name, arguments: params.arguments, meta: params._meta, profile: profile)
             }
             let relayToken = catalog.progressRelay.register(original: clientToken) { progress in
                 try? await session.server?.notify(ProgressNotification.message(progress))
             }
             defer { catalog.progressRelay.unregister(relayToken) }
             meta.progressToken = relayToken
-            return try await catalog.call(params.name, arguments: params.arguments, meta: meta)
+            return try await catalog.call(params.name, arguments: params.arguments, meta: meta, profile: profile)
         }
         return server
     }

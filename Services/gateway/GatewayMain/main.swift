@@ -7,7 +7,7 @@ import ServiceKit
 let config = ServiceConfig()
 do {
     let settings = try GatewaySettings(config: config)
-    if Healthcheck.requested() { exit(await Healthcheck.run(port: settings.listen.port)) }
+    if let code = await ServiceCommandLine.handle(declared: GatewaySettings.declared, port: settings.listen.port) { exit(code) }
     _ = try LoggingSetup.bootstrap(config: config)
     _ = MetricsRegistry.shared
     let logger = Logger(label: "gateway")

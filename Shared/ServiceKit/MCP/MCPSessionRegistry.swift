@@ -37,7 +37,10 @@ public actor MCPSessionRegistry: Service {
     private var sessions: [String: Session] = [:]
     private let activeSessions: Gauge
 
-    public init(settings: MCPEndpointSettings, logger: Logger, metricsLabel: String = "mcp_active_sessions", serverFactory: @escaping ServerFactory) {
+    public init(
+        settings: MCPEndpointSettings, logger: Logger, metricsLabel: String = "mcp_active_sessions",
+        metricsDimensions: [(String, String)] = [], serverFactory: @escaping ServerFactory
+    ) {
         self.settings = settings
         self.serverFactory = serverFactory
         self.logger = logger
@@ -48,7 +51,7 @@ public actor MCPSessionRegistry: Service {
             ProtocolVersionValidator(),
             SessionValidator(),
         ])
-        self.activeSessions = Gauge(label: metricsLabel)
+        self.activeSessions = Gauge(label: metricsLabel, dimensions: metricsDimensions)
     }
 
     public var count: Int { sessions.count }

@@ -11,6 +11,12 @@ public struct SSEParser: Sendable {
         public var event: String?
         public var id: String?
         public var data: String
+
+        public init(event: String?, id: String?, data: String) {
+            self.event = event
+            self.id = id
+            self.data = data
+        }
     }
 
     private var pending: [UInt8] = []

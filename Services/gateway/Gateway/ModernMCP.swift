@@ -1,0 +1,207 @@
+import Foundation
+import Logging
+import MCP
+import ServiceKit
+
+/// MCP 2026-07-28 (stateless) on the same URL as the 2025-11-25 sessions.
+///
+/// The Swift SDK 0.12.1 speaks only the session era, so this revision is ours, kept in this one
+/// file: every POST carries its version in `MCP-Protocol-Version` and in `params._meta`, there is no
+/// `initialize` and no session, `server/discover` describes the server, and the `Mcp-Method` /
+/// `Mcp-Name` headers must mirror the body. Results are encoded with the SDK's types and given the
+/// modern fields (`resultType`, cache hints).
+struct ModernMCP: Sendable {
+    static let versions: Set<String> = ["2026-07-28"]
+    static let metaVersionKey = "io.modelcontextprotocol/protocolVersion"
+
+    /// Error codes introduced by 2026-07-28.
+    enum Code {
+        static let headerMismatch = -32020
+        static let unsupportedVersion = -32022
+    }
+
+    struct Reply: Sendable {
+        let status: Int
+        let body: Data?
+        /// For a call that asked for progress: runs the call, emitting each
+        /// `notifications/progress` message, and returns the final response message. Served as an
+        /// SSE stream scoped to the request; closing it cancels the call.
+        var stream: (@Sendable (_ emit: @escaping @Sendable (Data) -> Void) async -> Data)? = nil
+
+        init(status: Int, body: Data?, stream: (@Sendable (_ emit: @escaping @Sendable (Data) -> Void) async -> Data)? = nil) {
+            self.status = status
+            self.body = body
+            self.stream = stream
+        }
+    }
+
+    let catalog: Catalog
+    let profile: String
+    let instructions: String
+    let logger: Logger
+
+    /// True when the request belongs to the stateless era: a modern version in the header, or a
+    /// `_meta` version and no session (a session-era client never sends `_meta` versions).
+    static func isModern(headers: [String: String], body: Data?) -> Bool {
+        if let version = header(headers, "MCP-Protocol-Version"), versions.contains(version) { return true }
+        if header(headers, "Mcp-Session-Id") != nil { return false }
+        guard let body, let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any],
+              let params = object["params"] as? [String: Any], let meta = params["_meta"] as? [String: Any] else { return false }
+        return meta[metaVersionKey] != nil
+    }
+
+    func handle(headers: [String: String], body: Data) async -> Reply {
+        guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any] else {
+            return failure(id: nil, status: 400, code: -32700, "Parse error: the body is not a JSON object")
+        }
+        let id = object["id"]
+        guard let method = object["method"] as? String else {
+            return failure(id: id, status: 400, code: -32600, "Invalid Request: no method")
+        }
+        guard id != nil else { return Reply(status: 202, body: nil) }  // a notification: nothing to answer
+        let params = object["params"] as? [String: Any] ?? [:]
+        let meta = params["_meta"] as? [String: Any] ?? [:]
+        let headerVersion = Self.header(headers, "MCP-Protocol-Version")
+        let bodyVersion = meta[Self.metaVersionKey] as? String
+
+        guard let version = bodyVersion ?? headerVersion else {
+            return failure(id: id, status: 400, code: Code.headerMismatch, "Header mismatch: MCP-Protocol-Version and params._meta[\"\(Self.metaVersionKey)\"] are both required")
+        }
+        guard Self.versions.contains(version) else {
+            return failure(id: id, status: 400, code: Code.unsupportedVersion, "Unsupported protocol version: \(version)",
+                         data: ["supported": Self.supportedVersions, "requested": version])
+        }
+        guard headerVersion == bodyVersion else {
+            return failure(id: id, status: 400, code: Code.headerMismatch, "Header mismatch: MCP-Protocol-Version is '\(headerVersion ?? "absent")' but params._meta says '\(bodyVersion ?? "absent")'")
+        }
+        if let headerMethod = Self.header(headers, "Mcp-Method"), headerMethod != method {
+            return failure(id: id, status: 400, code: Code.headerMismatch, "Header mismatch: Mcp-Method is '\(headerMethod)' but the body's method is '\(method)'")
+        }
+        if let nameField = Self.nameField[method] {
+            let bodyName = params[nameField] as? String
+            guard let headerName = Self.header(headers, "Mcp-Name").map(Self.decodeHeaderValue), headerName == bodyName else {
+                return failure(id: id, status: 400, code: Code.headerMismatch, "Header mismatch: Mcp-Name must equal params.\(nameField) for \(method)")
+            }
+        }
+
+        do {
+            switch method {
+            case "server/discover":
+                return try result(id: id, discover())
+            case "ping":
+                return try result(id: id, [:])
+            case "tools/list":
+                return try result(id: id, encode(ListTools.Result(tools: catalog.snapshot(for: profile).tools)), cacheable: true)
+            case "prompts/list":
+                return try result(id: id, encode(ListPrompts.Result(prompts: catalog.snapshot(for: profile).prompts)), cacheable: true)
+            case "resources/list":
+                return try result(id: id, encode(ListResources.Result(resources: catalog.snapshot(for: profile).resources)), cacheable: true)
+            case "tools/call":
+                let call = try decode(CallTool.Parameters.self, from: params)
+                CallerIdentity.log(MCP.HTTPRequest(method: "POST", headers: headers), tool: call.name, logger: logger)
+                if let token = Self.progressToken(meta["progressToken"]) {
+                    return progressCall(id: id, call: call, clientToken: token)
+                }
+                return try result(id: id, encode(try await catalog.call(call.name, arguments: call.arguments, meta: nil, profile: profile)))
+            case "prompts/get":
+                let get = try decode(GetPrompt.Parameters.self, from: params)
+                return try result(id: id, encode(try await catalog.getPrompt(get.name, arguments: get.arguments, profile: profile)))
+            case "resources/read":
+                let read = try decode(ReadResource.Parameters.self, from: params)
+                return try result(id: id, encode(try await catalog.readResource(read.uri, profile: profile)))
+            default:
+                return failure(id: id, status: 404, code: -32601, "Method not found: \(method)")
+            }
+        } catch let mcpError as MCPError {
+            return failure(id: id, status: 200, code: mcpError.code, mcpError.errorDescription ?? "\(mcpError)")
+        } catch is DecodingError {
+            return failure(id: id, status: 200, code: -32602, "Invalid params for \(method)")
+        } catch {
+            return failure(id: id, status: 200, code: -32603, "Internal error: \(error.plainDescription)")
+        }
+    }
+
+    /// A call whose progress flows back on the request's own SSE stream.
+    private func progressCall(id: Any?, call: CallTool.Parameters, clientToken: ProgressToken) -> Reply {
+        let idData = (try? JSONSerialization.data(withJSONObject: [id ?? NSNull()])) ?? Data("[null]".utf8)
+        return Reply(status: 200, body: nil) { emit in
+            let id = (try? JSONSerialization.jsonObject(with: idData) as? [Any])?.first
+            let relayToken = catalog.progressRelay.register(original: clientToken) { progress in
+                if let data = try? JSONEncoder().encode(ProgressNotification.message(progress)) { emit(data) }
+            }
+            defer { catalog.progressRelay.unregister(relayToken) }
+            do {
+                let outcome = try await catalog.call(
+                    call.name, arguments: call.arguments, meta: Metadata(progressToken: relayToken), profile: profile)
+                return (try? result(id: id, encode(outcome)).body) ?? Data()
+            } catch let mcpError as MCPError {
+                return failure(id: id, status: 200, code: mcpError.code, mcpError.errorDescription ?? "\(mcpError)").body ?? Data()
+            } catch {
+                return failure(id: id, status: 200, code: -32603, "Internal error: \(error.plainDescription)").body ?? Data()
+            }
+        }
+    }
+
+    static func progressToken(_ value: Any?) -> ProgressToken? {
+        if let text = value as? String { return .string(text) }
+        if let number = value as? Int { return .integer(number) }
+        return nil
+    }
+
+    static let supportedVersions = ["2026-07-28", "2025-11-25", "2025-06-18", "2025-03-26"]
+    static let nameField = ["tools/call": "name", "prompts/get": "name", "resources/read": "uri"]
+
+    private func discover() throws -> [String: Any] {
+        let capabilities = Server.Capabilities(
+            prompts: .init(listChanged: false), resources: .init(subscribe: false, listChanged: false),
+            tools: .init(listChanged: false))
+        return [
+            "supportedVersions": Self.supportedVersions,
+            "capabilities": try encode(capabilities),
+            "instructions": instructions,
+            "_meta": ["io.modelcontextprotocol/serverInfo": ["name": "homelab-mcp-gateway", "version": SuiteVersion.current]],
+        ]
+    }
+
+    private func encode(_ value: some Encodable) throws -> [String: Any] {
+        let data = try JSONEncoder().encode(value)
+        return try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
+    }
+
+    private func decode<T: Decodable>(_ type: T.Type, from params: [String: Any]) throws -> T {
+        var clean = params
+        clean["_meta"] = nil
+        return try JSONDecoder().decode(T.self, from: JSONSerialization.data(withJSONObject: clean))
+    }
+
+    private func result(id: Any?, _ result: [String: Any], cacheable: Bool = false) throws -> Reply {
+        var result = result
+        result["resultType"] = "complete"
+        if cacheable {
+            // Profiles see different lists, and shards come and go: no client-side caching.
+            result["ttlMs"] = 0
+            result["cacheScope"] = "private"
+        }
+        let envelope: [String: Any] = ["jsonrpc": "2.0", "id": id ?? NSNull(), "result": result]
+        return Reply(status: 200, body: try JSONSerialization.data(withJSONObject: envelope))
+    }
+
+    private func failure(id: Any?, status: Int, code: Int, _ message: String, data: [String: Any]? = nil) -> Reply {
+        var error: [String: Any] = ["code": code, "message": message]
+        if let data { error["data"] = data }
+        let envelope: [String: Any] = ["jsonrpc": "2.0", "id": id ?? NSNull(), "error": error]
+        return Reply(status: status, body: try? JSONSerialization.data(withJSONObject: envelope))
+    }
+
+    static func header(_ headers: [String: String], _ name: String) -> String? {
+        let lower = name.lowercased()
+        return headers.first { $0.key.lowercased() == lower }?.value
+    }
+
+    /// `=?base64?...?=` carries non-ASCII names in `Mcp-Name`.
+    static func decodeHeaderValue(_ value: String) -> String {
+        guard value.hasPrefix("=?base64?"), value.hasSuffix("?="),
+              let data = Data(base64Encoded: String(value.dropFirst(9).dropLast(2))) else { return value }
+        return String(decoding: data, as: UTF8.self)
+    }
+}

@@ -1,0 +1,174 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import MCP
+import NIOCore
+import ServiceKit
+
+/// Everything served for one client profile: the MCP endpoint (both protocol eras), the OpenAPI
+/// tool-server facade, and bearer auth in front of both.
+struct ProfileEndpoints: Sendable {
+    let profile: GatewayProfile
+    let sessions: MCPSessionRegistry
+    let modern: ModernMCP
+    let auth: BearerAuth
+    let catalog: Catalog
+    let endpoint: MCPEndpointSettings
+    let trustedNetworks: TrustedNetworks
+    let originValidator: OriginHostValidator
+
+    var base: String { "/v/\(profile.name)" }
+
+    func addRoutes(to router: Router<GatewayRequestContext>) {
+        var paths = [base + "/mcp"]
+        if profile.name == GatewayProfile.defaultName { paths.insert("/mcp", at: 0) }
+        for path in paths {
+            router.post(RouterPath(path), use: mcp)
+            router.get(RouterPath(path), use: mcp)
+            router.delete(RouterPath(path), use: mcp)
+        }
+        // Browser-side "direct" tool servers call the facade from Open WebUI's page: CORS. Bearer
+        // tokens (no cookies) carry the authority, so any origin may ask.
+        let facade = router.group(RouterPath(base)).add(middleware: CORSMiddleware(
+            allowOrigin: .originBased, allowHeaders: [.accept, .authorization, .contentType, .origin],
+            allowMethods: [.get, .post, .options]))
+        facade.get("openapi.json", use: openAPIDocument)
+        facade.post("tools/{tool}", use: callThroughFacade)
+    }
+
+    // MARK: - MCP
+
+    @Sendable func mcp(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        if case .denied(let message) = auth.check(request.headers[.authorization]) {
+            return try Self.unauthorized(message, jsonRPC: true)
+        }
+        let mcpRequest = identify(try await MCPHTTPBridge.mcpRequest(from: request, maxBodyBytes: endpoint.maxBodyBytes), context: context)
+        if request.method == .post, let body = mcpRequest.body, ModernMCP.isModern(headers: mcpRequest.headers, body: body) {
+            let check = HTTPValidationContext(httpMethod: "POST", sessionID: nil, isInitializationRequest: false, supportedProtocolVersions: [])
+            if let rejected = originValidator.validate(mcpRequest, context: check) {
+                return MCPHTTPBridge.response(from: rejected, keepAlive: endpoint.keepAliveInterval)
+            }
+            let reply = await modern.handle(headers: mcpRequest.headers, body: body)
+            if let stream = reply.stream {
+                return Self.progressStream(stream)
+            }
+            var headers = HTTPFields()
+            headers[.contentType] = "application/json"
+            return Response(
+                status: .init(code: reply.status), headers: headers,
+                body: reply.body.map { .init(byteBuffer: ByteBuffer(bytes: $0)) } ?? .init())
+        }
+        return MCPHTTPBridge.response(from: await sessions.handle(mcpRequest), keepAlive: endpoint.keepAliveInterval)
+    }
+
+    /// Replaces any client-sent caller header with the identity Open WebUI forwards, when the
+    /// request comes from a trusted network.
+    func identify(_ request: MCP.HTTPRequest, context: GatewayRequestContext) -> MCP.HTTPRequest {
+        var headers = request.headers.filter { $0.key.lowercased() != CallerIdentity.header.lowercased() }
+        if trustedNetworks.contains(context.remoteAddress) {
+            let parts = ["X-OpenWebUI-User-Name", "X-OpenWebUI-User-Email", "X-OpenWebUI-User-Id"].compactMap { request.header($0) }
+            if !parts.isEmpty { headers[CallerIdentity.header] = parts.joined(separator: " / ") }
+        }
+        return MCP.HTTPRequest(method: request.method, headers: headers, body: request.body, path: request.path)
+    }
+
+    // MARK: - OpenAPI facade
+
+    @Sendable func openAPIDocument(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        if case .denied(let message) = auth.check(request.headers[.authorization]) {
+            return try Self.unauthorized(message, jsonRPC: false)
+        }
+        let document = OpenAPIFacade.document(for: catalog.snapshot(for: profile.name), profile: profile)
+        return Self.json(try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes]))
+    }
+
+    @Sendable func callThroughFacade(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        if case .denied(let message) = auth.check(request.headers[.authorization]) {
+            return try Self.unauthorized(message, jsonRPC: false)
+        }
+        let tool = try context.parameters.require("tool")
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: endpoint.maxBodyBytes)
+        } catch {
+            return try Self.detail(.contentTooLarge, "The body is larger than \(endpoint.maxBodyBytes) bytes.")
+        }
+        let arguments: [String: Value]
+        if buffer.readableBytes == 0 {
+            arguments = [:]
+        } else if let decoded = try? JSONDecoder().decode([String: Value].self, from: Data(buffer.readableBytesView)) {
+            arguments = decoded
+        } else {
+            return try Self.detail(.badRequest, "The body must be a JSON object of the tool's arguments.")
+        }
+        CallerIdentity.log(identify(MCP.HTTPRequest(method: "POST", headers: request.headers.plain), context: context), tool: tool, logger: context.logger)
+        do {
+            let result = try await catalog.call(tool, arguments: arguments, meta: nil, profile: profile.name)
+            if result.isError == true {
+                return try Self.detail(.unprocessableContent, result.textContent.isEmpty ? "The tool reported an error." : result.textContent)
+            }
+            return Self.json(try OpenAPIFacade.body(for: result))
+        } catch let error as MCPError {
+            let status: HTTPResponse.Status = switch error.code {
+            case -32602: catalog.snapshot(for: profile.name).routes[tool] == nil ? .notFound : .unprocessableContent
+            case -32001: .gatewayTimeout
+            default: .badGateway
+            }
+            return try Self.detail(status, error.errorDescription ?? "\(error)")
+        }
+    }
+
+    // MARK: - Responses
+
+    /// Serves a modern-era call as an SSE stream: progress notifications, then the response.
+    static func progressStream(_ run: @escaping @Sendable (_ emit: @escaping @Sendable (Data) -> Void) async -> Data) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "text/event-stream"
+        headers[.cacheControl] = "no-cache"
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            let (events, continuation) = AsyncStream<Data>.makeStream()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    let final = await run { continuation.yield($0) }
+                    continuation.yield(final)
+                    continuation.finish()
+                }
+                for await message in events {
+                    try await writer.write(ByteBuffer(string: "event: message\ndata: " + String(decoding: message, as: UTF8.self) + "\n\n"))
+                }
+                try await group.waitForAll()
+            }
+            try await writer.finish(nil)
+        })
+    }
+
+    static func json(_ data: Data, status: HTTPResponse.Status = .ok) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func detail(_ status: HTTPResponse.Status, _ message: String) throws -> Response {
+        json(try JSONSerialization.data(withJSONObject: ["detail": message]), status: status)
+    }
+
+    static func unauthorized(_ message: String, jsonRPC: Bool) throws -> Response {
+        let body: [String: Any] = jsonRPC
+            ? ["jsonrpc": "2.0", "id": NSNull(), "error": ["code": -32001, "message": "Unauthorized: " + message]]
+            : ["detail": message]
+        var response = json(try JSONSerialization.data(withJSONObject: body), status: .unauthorized)
+        // A plain Bearer challenge: no resource_metadata, so clients do not start an OAuth flow.
+        response.headers[.wwwAuthenticate] = "Bearer realm=\"homelab-mcp-gateway\""
+        return response
+    }
+}
+
+extension HTTPFields {
+    /// Header name → value, the shape the MCP SDK's request type uses.
+    var plain: [String: String] {
+        var headers: [String: String] = [:]
+        for field in self { headers[field.name.canonicalName] = field.value }
+        return headers
+    }
+}

@@ -1,0 +1,122 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+// Measures MCP tool-call latency straight to a shard and through the gateway, side by side in one
+// run, with the same raw HTTP client (so the client's own cost cancels out), plus the
+// initialize + tools/list handshake Open WebUI repeats on every chat message.
+//
+// usage: gateway-bench <shard-mcp-url> <gateway-mcp-url> <gateway-tool-name> <shard-tool-name> [calls-per-level]
+
+struct Stats {
+    let p50: Double, p99: Double, perSecond: Double
+}
+
+func percentile(_ sorted: [Double], _ p: Double) -> Double {
+    sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.down)))]
+}
+
+let headers: [(String, String)] = [("Content-Type", "application/json"), ("Accept", "application/json, text/event-stream")]
+
+func post(_ client: HTTPClient, _ url: String, _ body: String, session: String?) async throws -> (String?, String) {
+    var request = HTTPClientRequest(url: url)
+    request.method = .POST
+    for (name, value) in headers { request.headers.add(name: name, value: value) }
+    if let session {
+        request.headers.add(name: "Mcp-Session-Id", value: session)
+        request.headers.add(name: "MCP-Protocol-Version", value: "2025-11-25")
+    }
+    request.body = .bytes(ByteBuffer(string: body))
+    let response = try await client.execute(request, timeout: .seconds(30))
+    let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
+    guard response.status.code < 300 else { throw BenchError.http(Int(response.status.code), text) }
+    return (response.headers.first(name: "Mcp-Session-Id"), text)
+}
+
+enum BenchError: Error { case http(Int, String), noResult(String) }
+
+let initialize = #"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}"#
+let initialized = #"{"jsonrpc":"2.0","method":"notifications/initialized"}"#
+
+func openSession(_ client: HTTPClient, _ url: String) async throws -> String {
+    let (session, _) = try await post(client, url, initialize, session: nil)
+    _ = try await post(client, url, initialized, session: session)
+    return session!
+}
+
+func callBody(_ tool: String, id: Int) -> String {
+    #"{"jsonrpc":"2.0","id":\#(id),"method":"tools/call","params":{"name":"\#(tool)","arguments":{"text":"benchmark"}}}"#
+}
+
+/// `calls` tool calls at `concurrency` workers, each worker with its own session.
+func measureCalls(_ client: HTTPClient, url: String, tool: String, concurrency: Int, calls: Int) async throws -> Stats {
+    var sessions: [String] = []
+    for _ in 0..<concurrency { sessions.append(try await openSession(client, url)) }
+    // Warm up connections and caches.
+    for session in sessions { _ = try await post(client, url, callBody(tool, id: 0), session: session) }
+    let perWorker = max(1, calls / concurrency)
+    let started = ContinuousClock.now
+    let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
+        for session in sessions {
+            group.addTask {
+                var samples: [Double] = []
+                samples.reserveCapacity(perWorker)
+                for i in 0..<perWorker {
+                    let t0 = ContinuousClock.now
+                    let (_, text) = try await post(client, url, callBody(tool, id: i + 1), session: session)
+                    samples.append(Double((ContinuousClock.now - t0) / .nanoseconds(1)) / 1e6)
+                    guard text.contains("benchmark") else { throw BenchError.noResult(text) }
+                }
+                return samples
+            }
+        }
+        return try await group.reduce(into: []) { $0 += $1 }
+    }
+    let elapsed = Double((ContinuousClock.now - started) / .nanoseconds(1)) / 1e9
+    let sorted = latencies.sorted()
+    return Stats(p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), perSecond: Double(sorted.count) / elapsed)
+}
+
+func measureHandshake(_ client: HTTPClient, url: String, rounds: Int) async throws -> Stats {
+    var samples: [Double] = []
+    let started = ContinuousClock.now
+    for _ in 0..<rounds {
+        let t0 = ContinuousClock.now
+        let session = try await openSession(client, url)
+        _ = try await post(client, url, #"{"jsonrpc":"2.0","id":2,"method":"tools/list","params":{}}"#, session: session)
+        samples.append(Double((ContinuousClock.now - t0) / .nanoseconds(1)) / 1e6)
+        var delete = HTTPClientRequest(url: url)
+        delete.method = .DELETE
+        delete.headers.add(name: "Mcp-Session-Id", value: session)
+        _ = try await client.execute(delete, timeout: .seconds(5))
+    }
+    let elapsed = Double((ContinuousClock.now - started) / .nanoseconds(1)) / 1e9
+    let sorted = samples.sorted()
+    return Stats(p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), perSecond: Double(rounds) / elapsed)
+}
+
+let arguments = CommandLine.arguments
+guard arguments.count >= 5 else {
+    print("usage: gateway-bench <shard-mcp-url> <gateway-mcp-url> <gateway-tool> <shard-tool> [calls]")
+    exit(2)
+}
+let (shardURL, gatewayURL, gatewayTool, shardTool) = (arguments[1], arguments[2], arguments[3], arguments[4])
+let calls = arguments.count > 5 ? Int(arguments[5]) ?? 4000 : 4000
+
+var configuration = HTTPClient.Configuration()
+configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 256
+let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+func fmt(_ value: Double) -> String { String(format: "%.3f", value) }
+
+print("| concurrency | direct p50 ms | direct p99 ms | direct calls/s | gateway p50 ms | gateway p99 ms | gateway calls/s | added p50 ms | added p99 ms |")
+print("|---|---|---|---|---|---|---|---|---|")
+for concurrency in [1, 32, 128] {
+    let direct = try await measureCalls(client, url: shardURL, tool: shardTool, concurrency: concurrency, calls: calls)
+    let viaGateway = try await measureCalls(client, url: gatewayURL, tool: gatewayTool, concurrency: concurrency, calls: calls)
+    print("| \(concurrency) | \(fmt(direct.p50)) | \(fmt(direct.p99)) | \(Int(direct.perSecond)) | \(fmt(viaGateway.p50)) | \(fmt(viaGateway.p99)) | \(Int(viaGateway.perSecond)) | \(fmt(viaGateway.p50 - direct.p50)) | \(fmt(viaGateway.p99 - direct.p99)) |")
+}
+let handshake = try await measureHandshake(client, url: gatewayURL, rounds: 500)
+print("")
+print("initialize + notifications/initialized + tools/list through the gateway (500 rounds, one new session each): p50 \(fmt(handshake.p50)) ms, p99 \(fmt(handshake.p99)) ms")
+try await client.shutdown()
