@@ -35,6 +35,9 @@ struct ProfileEndpoints: Sendable {
             allowMethods: [.get, .post, .options]))
         facade.get("openapi.json", use: openAPIDocument)
         facade.post("tools/{tool}", use: callThroughFacade)
+        // Preflight requests need a route for the CORS middleware to answer on.
+        facade.on("openapi.json", method: .options) { _, _ in Response(status: .noContent) }
+        facade.on("tools/{tool}", method: .options) { _, _ in Response(status: .noContent) }
     }
 
     // MARK: - MCP
