@@ -4,11 +4,14 @@ import Logging
 import MCP
 import ServiceKit
 import ShardKit
+import Synchronization
 
 // A shard with predictable tools, aggregated by the gateway tests and benchmarks.
 // `FIXTURE_NAME` sets its name (so two copies can collide on purpose).
 
 let config = ServiceConfig()
+/// How many `slow` calls were cancelled by the client (cancellation must reach the shard).
+let cancelledCalls = Atomic<Int>(0)
 let name = config.string("FIXTURE_NAME", default: "fixture")
 
 let tools: [ShardTool] = [
@@ -33,8 +36,19 @@ let tools: [ShardTool] = [
         annotations: .init(readOnlyHint: true)
     ) { arguments in
         let ms = try arguments.int("ms") ?? 0
-        try await Task.sleep(for: .milliseconds(ms))
+        do {
+            try await Task.sleep(for: .milliseconds(ms))
+        } catch {
+            cancelledCalls.add(1, ordering: .relaxed)
+            throw error
+        }
         return .text("waited \(ms) ms")
+    },
+    ShardTool(
+        name: "cancellations", description: "How many slow calls were cancelled so far.",
+        inputSchema: JSONSchema.object([:]), annotations: .init(readOnlyHint: true)
+    ) { _ in
+        .text(String(cancelledCalls.load(ordering: .relaxed)))
     },
     ShardTool(
         name: "fail", description: "Always fails with a tool error (isError).",

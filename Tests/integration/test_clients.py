@@ -78,7 +78,7 @@ async def test_profile_subset_readonly_and_auth(gateway, mode):
 
     async with mcp_client(gateway.url + "/v/readonly/mcp", headers=bearer("ro-secret"), mode=mode) as client:
         names = {t.name for t in (await client.list_tools()).tools}
-        assert names == {"fx_echo", "fx_add", "fx_slow"}  # fx_fail is destructive: hidden
+        assert names == {"fx_echo", "fx_add", "fx_slow", "fx_cancellations"}  # fx_fail is destructive: hidden
 
     # The default profile (/mcp and /v/default/mcp) sees everything, with its own token.
     for path in ("/mcp", "/v/default/mcp"):

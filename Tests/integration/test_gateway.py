@@ -53,7 +53,7 @@ async def test_aggregates_swift_and_python_shards(stack, mode):
     _, _, gw = stack
     async with mcp_client(gw.url + "/mcp", mode=mode) as client:
         names = {t.name for t in (await client.list_tools()).tools}
-        assert {"fx_echo", "fx_add", "fx_slow", "fx_fail", "py_greet", "py_echo", "py_count_with_progress"} <= names
+        assert {"fx_echo", "fx_add", "fx_slow", "fx_fail", "fx_cancellations", "py_greet", "py_echo", "py_count_with_progress"} <= names
         assert all(len(n) <= 64 for n in names)
 
         assert (await client.call_tool("fx_echo", {"text": "hi"})).content[0].text == "hi"
@@ -129,6 +129,21 @@ async def test_slow_shard_times_out_without_blocking_others(stack, mode):
         assert results["fast"] == "Hello, x!" and results["fast_s"] < 1.0
 
 
+async def test_client_cancellation_reaches_the_shard(stack):
+    _, _, gw = stack
+    async with mcp_client(gw.url + "/mcp", mode="legacy") as client:
+        with anyio.move_on_after(0.5):
+            await client.call_tool("fx_slow", {"ms": 1_000})
+        # The SDK sent notifications/cancelled; the gateway passed it on; the shard stopped waiting
+        # (well before the 1 s the call would have taken).
+        for _ in range(5):
+            count = int((await client.call_tool("fx_cancellations", {})).content[0].text)
+            if count >= 1:
+                break
+            await anyio.sleep(0.1)
+        assert count >= 1
+
+
 async def test_dead_shard_is_hidden_and_returns_without_restart(services, bin_path):
     fx = start_fixture(services, bin_path)
     py_port = free_port()
@@ -159,7 +174,7 @@ async def test_health_rest_api_and_metrics(stack):
     health = httpx2.get(gw.url + "/health").json()
     assert health["status"] == "ok" and health["service"] == "gateway"
     fx = shard_status(gw, "fx")
-    assert fx["tool_count"] == 4 and fx["latency_ms"] >= 0 and fx["last_probe"]
+    assert fx["tool_count"] == 5 and fx["latency_ms"] >= 0 and fx["last_probe"]
 
     shards = httpx2.get(gw.url + "/api/v1/shards").json()["shards"]
     assert {s["name"] for s in shards} == {"fx", "py"}

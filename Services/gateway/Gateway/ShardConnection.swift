@@ -138,8 +138,11 @@ actor ShardConnection {
             let first = await group.next() ?? .cancelled
             switch first {
             case .timedOut, .cancelled:
-                // Ends the pending request so the first child returns, and tells the shard.
-                try? await client.cancelRequest(request.requestID, reason: first == .timedOut ? "gateway timeout" : "client cancelled")
+                // Ends the pending request so the first child returns, and tells the shard. The
+                // notification goes out from its own task: this one may be cancelled, and a
+                // cancelled task's HTTP request is refused before it is sent.
+                let reason = first == .timedOut ? "gateway timeout" : "client cancelled"
+                await Task { try? await client.cancelRequest(request.requestID, reason: reason) }.value
             default: break
             }
             group.cancelAll()
