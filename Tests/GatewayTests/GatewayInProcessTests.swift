@@ -24,16 +24,17 @@ import TestSupport
         ])
 
     @Test func aggregatesAndRoutesAShard() async throws {
-        let shardPort = try FreePort.next()
-        let gatewayPort = try FreePort.next()
+        // `.live` binds port 0 and reports the real port as `client.port`.
         let shardApp = ShardApplication.build(
-            definition: Self.shard, settings: ShardSettings(listen: .init(host: "127.0.0.1", port: shardPort)), logger: Logger(label: "shard"))
-        try await shardApp.test(.live) { _ in
+            definition: Self.shard, settings: ShardSettings(listen: .init(host: "127.0.0.1", port: 0)), logger: Logger(label: "shard"))
+        try await shardApp.test(.live) { shardClient in
+            let shardPort = try #require(shardClient.port)
             let settings = try GatewaySettings(config: ServiceConfig(environment: [
-                "PORT": "\(gatewayPort)", "GATEWAY_SHARDS": "demo=http://127.0.0.1:\(shardPort)/mcp",
+                "PORT": "0", "GATEWAY_SHARDS": "demo=http://127.0.0.1:\(shardPort)/mcp",
             ]))
             let gateway = try await GatewayApplication.build(settings: settings, logger: Logger(label: "gateway"))
             try await gateway.test(.live) { client in
+                let gatewayPort = try #require(client.port)
                 let mcp = Client(name: "test", version: "1")
                 try await mcp.connect(transport: StreamableHTTPClientTransport(endpoint: "http://127.0.0.1:\(gatewayPort)/mcp", httpClient: .shared))
                 let tools = try await mcp.listTools().tools

@@ -30,12 +30,13 @@ import TestSupport
     struct CancellationErrorLike: Error, CustomStringConvertible { var description: String { "boom" } }
 
     @Test func servesToolsManifestAndHealthOverHTTP() async throws {
-        let port = try FreePort.next()
+        // `.live` binds port 0 and reports the real port as `client.port`.
         let app = ShardApplication.build(
             definition: Self.definition,
-            settings: ShardSettings(listen: .init(host: "127.0.0.1", port: port)),
+            settings: ShardSettings(listen: .init(host: "127.0.0.1", port: 0)),
             logger: Logger(label: "test"))
         try await app.test(.live) { client in
+            let port = try #require(client.port)
             let manifest = try await client.execute(uri: "/manifest", method: .get) { response in
                 try JSONDecoder().decode(ShardManifest.self, from: Data(response.body.readableBytesView))
             }

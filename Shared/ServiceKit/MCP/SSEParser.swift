@@ -64,8 +64,10 @@ public struct SSEParser: Sendable {
     private mutating func process(line: String) -> Event? {
         if line.isEmpty {
             defer { dataLines.removeAll(); eventName = nil }
-            guard !dataLines.isEmpty else { return nil }
-            return Event(event: eventName, id: eventID, data: dataLines.joined(separator: "\n"))
+            // As the SSE spec says: an event whose data is empty is not dispatched (priming events).
+            let data = dataLines.joined(separator: "\n")
+            guard !data.isEmpty else { return nil }
+            return Event(event: eventName, id: eventID, data: data)
         }
         if line.hasPrefix(":") { return nil }
         let field: Substring

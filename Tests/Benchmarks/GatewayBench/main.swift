@@ -19,10 +19,15 @@ func percentile(_ sorted: [Double], _ p: Double) -> Double {
 
 let headers: [(String, String)] = [("Content-Type", "application/json"), ("Accept", "application/json, text/event-stream")]
 
-func post(_ client: HTTPClient, _ url: String, _ body: String, session: String?) async throws -> (String?, String) {
+func post(_ client: HTTPClient, _ url: String, _ body: String, session: String?, modern: (method: String, name: String?)? = nil) async throws -> (String?, String) {
     var request = HTTPClientRequest(url: url)
     request.method = .POST
     for (name, value) in headers { request.headers.add(name: name, value: value) }
+    if let modern {
+        request.headers.add(name: "MCP-Protocol-Version", value: "2026-07-28")
+        request.headers.add(name: "Mcp-Method", value: modern.method)
+        if let name = modern.name { request.headers.add(name: "Mcp-Name", value: name) }
+    }
     if let session {
         request.headers.add(name: "Mcp-Session-Id", value: session)
         request.headers.add(name: "MCP-Protocol-Version", value: "2025-11-25")
@@ -49,12 +54,24 @@ func callBody(_ tool: String, id: Int) -> String {
     #"{"jsonrpc":"2.0","id":\#(id),"method":"tools/call","params":{"name":"\#(tool)","arguments":{"text":"benchmark"}}}"#
 }
 
+let modernMeta = #""_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"bench","version":"1"},"io.modelcontextprotocol/clientCapabilities":{}}"#
+
+func modernCallBody(_ tool: String, id: Int) -> String {
+    #"{"jsonrpc":"2.0","id":\#(id),"method":"tools/call","params":{"name":"\#(tool)","arguments":{"text":"benchmark"},\#(modernMeta)}}"#
+}
+
 /// `calls` tool calls at `concurrency` workers, each worker with its own session.
-func measureCalls(_ client: HTTPClient, url: String, tool: String, concurrency: Int, calls: Int) async throws -> Stats {
-    var sessions: [String] = []
-    for _ in 0..<concurrency { sessions.append(try await openSession(client, url)) }
+/// `modern`: MCP 2026-07-28, no session (what Open WebUI 0.12's SDK speaks when the server does).
+func measureCalls(_ client: HTTPClient, url: String, tool: String, concurrency: Int, calls: Int, modern: Bool = false) async throws -> Stats {
+    var sessions: [String?] = []
+    for _ in 0..<concurrency { sessions.append(modern ? nil : try await openSession(client, url)) }
+    let send: @Sendable (String?, Int) async throws -> String = { session, id in
+        modern
+            ? try await post(client, url, modernCallBody(tool, id: id), session: nil, modern: ("tools/call", tool)).1
+            : try await post(client, url, callBody(tool, id: id), session: session).1
+    }
     // Warm up connections and caches.
-    for session in sessions { _ = try await post(client, url, callBody(tool, id: 0), session: session) }
+    for session in sessions { _ = try await send(session, 0) }
     let perWorker = max(1, calls / concurrency)
     let started = ContinuousClock.now
     let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
@@ -64,7 +81,7 @@ func measureCalls(_ client: HTTPClient, url: String, tool: String, concurrency: 
                 samples.reserveCapacity(perWorker)
                 for i in 0..<perWorker {
                     let t0 = ContinuousClock.now
-                    let (_, text) = try await post(client, url, callBody(tool, id: i + 1), session: session)
+                    let text = try await send(session, i + 1)
                     samples.append(Double((ContinuousClock.now - t0) / .nanoseconds(1)) / 1e6)
                     guard text.contains("benchmark") else { throw BenchError.noResult(text) }
                 }
@@ -96,6 +113,20 @@ func measureHandshake(_ client: HTTPClient, url: String, rounds: Int) async thro
     return Stats(p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), perSecond: Double(rounds) / elapsed)
 }
 
+func measureModernHandshake(_ client: HTTPClient, url: String, rounds: Int) async throws -> Stats {
+    var samples: [Double] = []
+    let started = ContinuousClock.now
+    for _ in 0..<rounds {
+        let t0 = ContinuousClock.now
+        _ = try await post(client, url, #"{"jsonrpc":"2.0","id":1,"method":"server/discover","params":{\#(modernMeta)}}"#, session: nil, modern: ("server/discover", nil))
+        _ = try await post(client, url, #"{"jsonrpc":"2.0","id":2,"method":"tools/list","params":{\#(modernMeta)}}"#, session: nil, modern: ("tools/list", nil))
+        samples.append(Double((ContinuousClock.now - t0) / .nanoseconds(1)) / 1e6)
+    }
+    let elapsed = Double((ContinuousClock.now - started) / .nanoseconds(1)) / 1e9
+    let sorted = samples.sorted()
+    return Stats(p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), perSecond: Double(rounds) / elapsed)
+}
+
 let arguments = CommandLine.arguments
 guard arguments.count >= 5 else {
     print("usage: gateway-bench <shard-mcp-url> <gateway-mcp-url> <gateway-tool> <shard-tool> [calls]")
@@ -109,14 +140,19 @@ configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 256
 let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
 func fmt(_ value: Double) -> String { String(format: "%.3f", value) }
 
-print("| concurrency | direct p50 ms | direct p99 ms | direct calls/s | gateway p50 ms | gateway p99 ms | gateway calls/s | added p50 ms | added p99 ms |")
-print("|---|---|---|---|---|---|---|---|---|")
+print("| concurrency | client era at the gateway | direct p50 ms | direct p99 ms | direct calls/s | gateway p50 ms | gateway p99 ms | gateway calls/s | added p50 ms | added p99 ms |")
+print("|---|---|---|---|---|---|---|---|---|---|")
 for concurrency in [1, 32, 128] {
     let direct = try await measureCalls(client, url: shardURL, tool: shardTool, concurrency: concurrency, calls: calls)
-    let viaGateway = try await measureCalls(client, url: gatewayURL, tool: gatewayTool, concurrency: concurrency, calls: calls)
-    print("| \(concurrency) | \(fmt(direct.p50)) | \(fmt(direct.p99)) | \(Int(direct.perSecond)) | \(fmt(viaGateway.p50)) | \(fmt(viaGateway.p99)) | \(Int(viaGateway.perSecond)) | \(fmt(viaGateway.p50 - direct.p50)) | \(fmt(viaGateway.p99 - direct.p99)) |")
+    for modern in [false, true] {
+        let viaGateway = try await measureCalls(client, url: gatewayURL, tool: gatewayTool, concurrency: concurrency, calls: calls, modern: modern)
+        print("| \(concurrency) | \(modern ? "2026-07-28 (stateless)" : "2025-11-25 (session)") | \(fmt(direct.p50)) | \(fmt(direct.p99)) | \(Int(direct.perSecond)) | \(fmt(viaGateway.p50)) | \(fmt(viaGateway.p99)) | \(Int(viaGateway.perSecond)) | \(fmt(viaGateway.p50 - direct.p50)) | \(fmt(viaGateway.p99 - direct.p99)) |")
+    }
 }
 let handshake = try await measureHandshake(client, url: gatewayURL, rounds: 500)
+let modernHandshake = try await measureModernHandshake(client, url: gatewayURL, rounds: 500)
 print("")
-print("initialize + notifications/initialized + tools/list through the gateway (500 rounds, one new session each): p50 \(fmt(handshake.p50)) ms, p99 \(fmt(handshake.p99)) ms")
+print("Connect and list, through the gateway, 500 rounds each:")
+print("- 2025-11-25: initialize + notifications/initialized + tools/list (a new session each): p50 \(fmt(handshake.p50)) ms, p99 \(fmt(handshake.p99)) ms")
+print("- 2026-07-28: server/discover + tools/list (what Open WebUI 0.12 sends per chat message): p50 \(fmt(modernHandshake.p50)) ms, p99 \(fmt(modernHandshake.p99)) ms")
 try await client.shutdown()

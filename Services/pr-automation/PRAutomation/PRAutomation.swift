@@ -1,1 +1,0 @@
-// PRAutomation: see its issue.
