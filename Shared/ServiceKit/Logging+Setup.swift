@@ -7,10 +7,6 @@ public enum LogFormat: String, Sendable, CaseIterable {
     case json
 }
 
-extension Logger.Level: @retroactive CaseIterable {
-    public static var allCases: [Logger.Level] { [.trace, .debug, .info, .notice, .warning, .error, .critical] }
-}
-
 /// Process-wide logging bootstrap. Call once, from `main` only: `LoggingSystem` may be bootstrapped
 /// once per process, and tests build applications many times.
 public enum LoggingSetup {

@@ -180,13 +180,13 @@ def test_openapi_facade_validates_and_calls(gateway):
     assert r.headers.get("access-control-allow-origin") == "http://openwebui.lan:3000"
 
 
-def test_schemathesis_finds_no_server_errors(gateway):
+def test_schemathesis_finds_no_server_errors(gateway, tmp_path):
     out = subprocess.run(
         [str(VENV_BIN / "schemathesis"), "run", gateway.url + "/v/readonly/openapi.json",
          "--url", gateway.url + "/v/readonly", "-H", "Authorization: Bearer ro-secret",
          "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
          "--max-examples", "25", "--exclude-operation-id", "fx_slow"],
-        capture_output=True, text=True, timeout=300)
+        capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
 
 

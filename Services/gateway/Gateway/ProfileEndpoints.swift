@@ -62,7 +62,8 @@ struct ProfileEndpoints: Sendable {
                 status: .init(code: reply.status), headers: headers,
                 body: reply.body.map { .init(byteBuffer: ByteBuffer(bytes: $0)) } ?? .init())
         }
-        return MCPHTTPBridge.response(from: await sessions.handle(mcpRequest), keepAlive: endpoint.keepAliveInterval)
+        return MCPHTTPBridge.response(
+            from: await sessions.handle(mcpRequest), keepAlive: request.method == .get ? endpoint.keepAliveInterval : nil)
     }
 
     /// Replaces any client-sent caller header with the identity Open WebUI forwards, when the

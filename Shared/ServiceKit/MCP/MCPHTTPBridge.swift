@@ -21,7 +21,9 @@ public enum MCPHTTPBridge {
         return MCP.HTTPRequest(method: request.method.rawValue, headers: headers, body: body, path: request.uri.path)
     }
 
-    public static func response(from mcpResponse: MCP.HTTPResponse, keepAlive: Duration) -> Response {
+    /// `keepAlive` is for long-lived GET streams; a POST's stream ends with its response, so it
+    /// is written straight through without the extra heartbeat tasks (the gateway's hot path).
+    public static func response(from mcpResponse: MCP.HTTPResponse, keepAlive: Duration?) -> Response {
         var fields = HTTPFields()
         for (name, value) in mcpResponse.headers {
             if let fieldName = HTTPField.Name(name) { fields[fieldName] = value }
@@ -30,7 +32,17 @@ public enum MCPHTTPBridge {
         switch mcpResponse {
         case .stream(let events, _):
             fields[.contentType] = "text/event-stream"
-            return Response(status: status, headers: fields, body: sseBody(events, keepAlive: keepAlive))
+            if let keepAlive {
+                return Response(status: status, headers: fields, body: sseBody(events, keepAlive: keepAlive))
+            }
+            return Response(status: status, headers: fields, body: ResponseBody { writer in
+                do {
+                    for try await chunk in events.cancelOnGracefulShutdown() {
+                        try await writer.write(ByteBuffer(bytes: chunk))
+                    }
+                } catch is CancellationError {}
+                try await writer.finish(nil)
+            })
         default:
             if let data = mcpResponse.bodyData {
                 if fields[.contentType] == nil { fields[.contentType] = "application/json" }
@@ -75,7 +87,7 @@ extension Router {
         let handler: @Sendable (Request, Context) async throws -> Response = { request, _ in
             let mcpRequest = try await MCPHTTPBridge.mcpRequest(from: request, maxBodyBytes: settings.maxBodyBytes)
             let mcpResponse = await sessions.handle(mcpRequest)
-            return MCPHTTPBridge.response(from: mcpResponse, keepAlive: settings.keepAliveInterval)
+            return MCPHTTPBridge.response(from: mcpResponse, keepAlive: request.method == .get ? settings.keepAliveInterval : nil)
         }
         post(path, use: handler)
         get(path, use: handler)
