@@ -1,0 +1,107 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import MCP
+import ServiceKit
+import ServiceLifecycle
+
+struct HealthCheckResult: Sendable {
+    enum Outcome: Sendable {
+        case healthy(toolCount: Int, capabilities: [String])
+        case unhealthy(String)
+    }
+
+    var outcome: Outcome
+    var latencyMs: Double
+}
+
+/// Checks each server at the MCP level (initialize + tools/list) with a bounded timeout: a new
+/// server at once and then quickly until it answers, a healthy one every `interval`.
+struct HealthChecker: Service {
+    let registry: Registry
+    let httpClient: HTTPClient
+    let interval: Duration
+    let timeout: Duration
+    let logger: Logger
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                let due = await registry.dueForCheck(interval: interval)
+                if !due.isEmpty {
+                    await withTaskGroup(of: Void.self) { group in
+                        for candidate in due {
+                            group.addTask {
+                                let result = await check(candidate.endpoint)
+                                await registry.recordCheck(candidate, result: result)
+                            }
+                        }
+                    }
+                }
+                await registry.pruneGone()
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+        }
+    }
+
+    /// One MCP-level check: a fresh client, initialize, every tools/list page, disconnect.
+    func check(_ endpoint: String) async -> HealthCheckResult {
+        let started = ContinuousClock.now
+        let transport = StreamableHTTPClientTransport(endpoint: endpoint, httpClient: httpClient, requestTimeout: timeout, logger: logger)
+        let client = Client(name: "homelab-mcp-discovery", version: SuiteVersion.current)
+        let outcome: HealthCheckResult.Outcome
+        do {
+            outcome = try await Self.withDeadline(timeout, onTimeout: { await client.disconnect() }) {
+                let initialized = try await client.connect(transport: transport)
+                var capabilities: [String] = []
+                if initialized.capabilities.tools != nil { capabilities.append("tools") }
+                if initialized.capabilities.prompts != nil { capabilities.append("prompts") }
+                if initialized.capabilities.resources != nil { capabilities.append("resources") }
+                var count = 0
+                var cursor: String?
+                repeat {
+                    let page = try await client.listTools(cursor: cursor)
+                    count += page.tools.count
+                    cursor = page.nextCursor
+                } while cursor != nil && count < 10_000
+                return .healthy(toolCount: count, capabilities: capabilities)
+            }
+        } catch {
+            outcome = .unhealthy(Self.describe(error))
+        }
+        await client.disconnect()
+        let elapsed = ContinuousClock.now - started
+        return HealthCheckResult(outcome: outcome, latencyMs: Double(elapsed / .microseconds(1)) / 1000)
+    }
+
+    static func describe(_ error: any Error) -> String {
+        let text = "\(error)"
+        return text.count > 300 ? String(text.prefix(300)) + "…" : text
+    }
+
+    struct DeadlineExceeded: Error, CustomStringConvertible {
+        let limit: Duration
+        var description: String { "no MCP answer within \(limit)" }
+    }
+
+    /// Runs `body`, giving up after `limit`; `onTimeout` unblocks work that ignores cancellation.
+    static func withDeadline<T: Sendable>(
+        _ limit: Duration, onTimeout: @escaping @Sendable () async -> Void,
+        _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        try await withThrowingTaskGroup(of: T.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                throw DeadlineExceeded(limit: limit)
+            }
+            defer { group.cancelAll() }
+            do {
+                return try await group.next()!
+            } catch {
+                if error is DeadlineExceeded { await onTimeout() }
+                throw error
+            }
+        }
+    }
+}

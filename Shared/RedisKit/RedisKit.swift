@@ -1,2 +1,0 @@
-// Redis client on hiredis.
-import CHiredis
