@@ -306,6 +306,36 @@ async def ollama_show(request: Request) -> Response:
     return JSONResponse({"model_info": {"general.architecture": "llama", "llama.context_length": 8192}, "details": {"family": "llama"}, "model": body.get("model")})
 
 
+# MARK: - Embeddings
+
+def vector(text: str) -> list[float]:
+    return [float(len(text)), 1.0, 0.5]
+
+
+async def openai_embeddings(request: Request) -> Response:
+    body = await record(request, "openai")
+    if not auth_ok(request, "openai"):
+        return JSONResponse({"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}}, status_code=401)
+    inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+    return JSONResponse({"object": "list", "model": body["model"], "usage": {"prompt_tokens": 9, "total_tokens": 9},
+                         "data": [{"object": "embedding", "index": i, "embedding": vector(t)} for i, t in enumerate(inputs)]})
+
+
+async def gemini_batch_embed(request: Request) -> Response:
+    body = await record(request, "gemini")
+    if not auth_ok(request, "gemini"):
+        return JSONResponse({"error": {"code": 403, "message": "API key not valid"}}, status_code=403)
+    fault = take_fault("gemini")
+    if fault and (r := error_response("gemini", fault)):
+        return r
+    return JSONResponse({"embeddings": [{"values": vector(r["content"]["parts"][0]["text"])} for r in body["requests"]]})
+
+
+async def ollama_embed(request: Request) -> Response:
+    body = await record(request, "ollama")
+    return JSONResponse({"model": body["model"], "embeddings": [vector(t) for t in body["input"]], "prompt_eval_count": 6})
+
+
 # MARK: - Control
 
 async def control(request: Request) -> Response:
@@ -331,7 +361,10 @@ async def health(request: Request) -> Response:
 app = Starlette(routes=[
     Route("/openai/v1/chat/completions", openai_chat, methods=["POST"]),
     Route("/anthropic/v1/messages", anthropic_messages, methods=["POST"]),
+    Route("/openai/v1/embeddings", openai_embeddings, methods=["POST"]),
+    Route("/gemini/v1beta/models/{model}:batchEmbedContents", gemini_batch_embed, methods=["POST"]),
     Route("/gemini/v1beta/models/{target}", gemini, methods=["POST"]),
+    Route("/ollama/api/embed", ollama_embed, methods=["POST"]),
     Route("/ollama/api/chat", ollama_chat, methods=["POST"]),
     Route("/ollama/api/show", ollama_show, methods=["POST"]),
     Route("/_control", control, methods=["POST"]),

@@ -1,1 +1,0 @@
-// ModelRouter: see its issue.

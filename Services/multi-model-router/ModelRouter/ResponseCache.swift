@@ -1,0 +1,51 @@
+import Foundation
+import Synchronization
+
+/// Exact-match cache for deterministic (temperature 0, non-streaming) answers.
+public protocol ResponseCache: Sendable {
+    func get(_ key: String) async -> String?
+    func set(_ key: String, _ value: String, ttl: Double) async
+}
+
+/// In-process cache bounded by entry count, oldest evicted first, entries expire after their TTL.
+public final class InMemoryResponseCache: ResponseCache {
+    private struct Entry { var value: String; var expires: ContinuousClock.Instant }
+    private struct State { var entries: [String: Entry] = [:]; var order: [String] = [] }
+    private let state = Mutex(State())
+    private let maxEntries: Int
+
+    public init(maxEntries: Int) { self.maxEntries = max(1, maxEntries) }
+
+    public func get(_ key: String) async -> String? {
+        state.withLock { s in
+            guard let e = s.entries[key] else { return nil }
+            if e.expires < .now { s.entries[key] = nil; return nil }
+            return e.value
+        }
+    }
+
+    public func set(_ key: String, _ value: String, ttl: Double) async {
+        state.withLock { s in
+            if s.entries.updateValue(Entry(value: value, expires: .now + .milliseconds(Int64(ttl * 1000))), forKey: key) == nil {
+                s.order.append(key)
+            }
+            while s.order.count > maxEntries {
+                s.entries[s.order.removeFirst()] = nil
+            }
+        }
+    }
+}
+
+enum CacheKey {
+    /// Stable across processes (the cache may be shared in Redis): FNV-1a over the canonical request.
+    static func make(target: String, body: JSONValue) -> String? {
+        guard body["stream"]?.boolValue != true, body["temperature"]?.doubleValue == 0, (body["n"]?.intValue ?? 1) == 1 else { return nil }
+        var hash: UInt64 = 0xcbf29ce484222325
+        var second: UInt64 = 0x84222325cbf29ce4
+        for byte in (target + "\n" + body.serialized()).utf8 {
+            hash = (hash ^ UInt64(byte)) &* 0x100000001b3
+            second = (second ^ UInt64(byte)) &* 0x100000001b3 &+ 1
+        }
+        return "router:cache:" + String(hash, radix: 16) + String(second, radix: 16)
+    }
+}

@@ -1,0 +1,293 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceKit
+
+/// The OpenAI-compatible endpoints plus the router's own: `/v1/chat/completions`, `/v1/models`,
+/// `/v1/route/explain`, `/api/v1/usage`.
+struct RouterAPI: Sendable {
+    let settings: RouterSettings
+    let configs: ConfigStore
+    let engine: RoutingEngine
+    let dispatcher: Dispatcher
+    let usage: any UsageStore
+    let cache: any ResponseCache
+    let logger: Logger
+
+    func addRoutes(to router: Router<some RequestContext>) {
+        router.get("/v1/models") { request, _ in try models(request) }
+        router.get("/models") { request, _ in try models(request) }
+        router.post("/v1/chat/completions") { request, context in try await chat(request, logger: context.logger) }
+        router.post("/chat/completions") { request, context in try await chat(request, logger: context.logger) }
+        router.post("/v1/embeddings") { request, _ in try await embeddings(request) }
+        router.post("/v1/route/explain") { request, _ in try await explain(request) }
+        router.get("/api/v1/usage") { request, _ in try await usageReport(request) }
+    }
+
+    // MARK: - Auth
+
+    /// The name of the key the caller used; `anonymous` when the router is open.
+    func authorize(_ request: Request) throws -> String {
+        guard !settings.apiKeys.isEmpty else { return "anonymous" }
+        let header = request.headers[.authorization] ?? ""
+        let token = header.hasPrefix("Bearer ") ? String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces) : ""
+        for (name, key) in settings.apiKeys where Self.constantTimeEqual(key, token) { return name }
+        throw RouterError(.unauthorized, header.isEmpty ? "missing Authorization: Bearer header" : "invalid API key", type: "authentication_error", code: "invalid_api_key")
+    }
+
+    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        var diff = x.count ^ y.count
+        for i in 0..<max(x.count, y.count) { diff |= Int((i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0)) }
+        return diff == 0
+    }
+
+    // MARK: - Models
+
+    func models(_ request: Request) throws -> Response {
+        _ = try authorize(request)
+        let config = configs.current
+        let names = config.modelNames + ["auto"] + config.aliases.keys.sorted()
+        var seen = Set<String>()
+        let data: [JSONValue] = names.filter { seen.insert($0).inserted }.map {
+            ["id": .string($0), "object": "model", "created": .int(0), "owned_by": "multi-model-router"]
+        }
+        return jsonResponse(["object": "list", "data": .array(data)])
+    }
+
+    // MARK: - Chat
+
+    func readRequest(_ request: Request) async throws -> ChatRequest {
+        let buffer = try await request.collectBody(upTo: settings.maxBodyBytes)
+        let body: JSONValue
+        do { body = try JSONValue.parse(buffer.readableBytesView) } catch {
+            throw RouterError.invalidRequest("request body is not valid JSON")
+        }
+        return try ChatRequest(body: body)
+    }
+
+    func chat(_ request: Request, logger: Logger) async throws -> Response {
+        let start = ContinuousClock.now
+        let keyName = try authorize(request)
+        let chat = try await readRequest(request)
+        let config = configs.current
+        let decision = try engine.decide(chat, config: config, budgetExceeded: await BudgetCheck.exceeded(config: config, store: usage))
+        var record = UsageRecord(time: Date(), keyName: keyName, requestedModel: chat.model, chosenModel: decision.target, reason: decision.reason,
+                                 usage: TokenUsage(), costUSD: 0, latencyMs: 0, firstTokenMs: nil, outcome: "ok")
+        if chat.stream { return try await streamChat(chat, decision: decision, config: config, start: start, record: record) }
+
+        let cacheKey = CacheKey.make(target: decision.target, body: chat.body)
+        if let cacheKey, let hit = await cache.get(cacheKey), let json = try? JSONValue.parse(hit) {
+            record.outcome = "cache_hit"
+            record.chosenModel = json["model"]?.stringValue ?? decision.target
+            record.latencyMs = (ContinuousClock.now - start).seconds * 1000
+            await usage.record(record)
+            RouterMetrics.request(model: record.chosenModel, outcome: "cache_hit")
+            var headers = routerHeaders(model: record.chosenModel, reason: decision.reason + " cache=hit", cost: 0, overhead: (ContinuousClock.now - start).seconds)
+            headers[HTTPField.Name("x-router-cache")!] = "hit"
+            return jsonResponse(json, headers: headers)
+        }
+        let outcome: Dispatcher.Outcome<ChatResult>
+        do {
+            outcome = try await dispatcher.complete(chat, decision: decision, config: config)
+        } catch let error as RouterError {
+            await fail(record, error: error, start: start)
+            throw error
+        }
+        let result = outcome.value
+        let cost = outcome.deployment.cost(of: result.usage)
+        var message: JSONValue = ["role": "assistant", "content": result.content.isEmpty && !result.toolCalls.isEmpty ? .null : .string(result.content), "refusal": .null]
+        if !result.toolCalls.isEmpty { message["tool_calls"] = .array(result.toolCalls.map(\.openAI)) }
+        let body: JSONValue = [
+            "id": .string(Self.completionID()), "object": "chat.completion", "created": .int(Int(Date().timeIntervalSince1970)),
+            "model": .string(outcome.deployment.name),
+            "choices": [["index": 0, "message": message, "finish_reason": .string(result.finishReason), "logprobs": .null]],
+            "usage": result.usage.openAI, "system_fingerprint": .null,
+        ]
+        if let cacheKey { await cache.set(cacheKey, body.serialized(), ttl: config.cacheTTLSeconds) }
+        let overhead = (ContinuousClock.now - start).seconds - outcome.upstreamSeconds
+        record.chosenModel = outcome.deployment.name
+        record.reason = Self.reason(decision, outcome.fallbacks, outcome.deployment)
+        record.usage = result.usage
+        record.costUSD = cost
+        record.latencyMs = (ContinuousClock.now - start).seconds * 1000
+        await usage.record(record)
+        RouterMetrics.request(model: outcome.deployment.name, outcome: "ok")
+        RouterMetrics.tokens(model: outcome.deployment.name, usage: result.usage)
+        RouterMetrics.cost(model: outcome.deployment.name, usd: cost)
+        RouterMetrics.upstreamLatency(model: outcome.deployment.name, seconds: outcome.upstreamSeconds)
+        RouterMetrics.overhead(seconds: overhead)
+        return jsonResponse(body, headers: routerHeaders(model: outcome.deployment.name, reason: record.reason, cost: cost, overhead: overhead))
+    }
+
+    static func reason(_ decision: RouteDecision, _ fallbacks: Int, _ deployment: Deployment) -> String {
+        fallbacks == 0 ? decision.reason : decision.reason + " fallback=\(fallbacks) -> \(deployment.name)"
+    }
+
+    func fail(_ record: UsageRecord, error: RouterError, start: ContinuousClock.Instant) async {
+        var record = record
+        record.outcome = error.code ?? "error"
+        record.latencyMs = (ContinuousClock.now - start).seconds * 1000
+        await usage.record(record)
+        RouterMetrics.request(model: record.chosenModel, outcome: record.outcome)
+    }
+
+    func streamChat(_ chat: ChatRequest, decision: RouteDecision, config: RouterConfig, start: ContinuousClock.Instant, record: UsageRecord) async throws -> Response {
+        let outcome: Dispatcher.Outcome<Dispatcher.OpenedStream>
+        do {
+            outcome = try await dispatcher.stream(chat, decision: decision, config: config)
+        } catch let error as RouterError {
+            await fail(record, error: error, start: start)
+            throw error
+        }
+        let deployment = outcome.deployment
+        let opened = outcome.value
+        let overhead = (ContinuousClock.now - start).seconds - opened.firstTokenSeconds
+        RouterMetrics.overhead(seconds: overhead)
+        RouterMetrics.firstToken(model: deployment.name, seconds: opened.firstTokenSeconds)
+        var headers = routerHeaders(model: deployment.name, reason: Self.reason(decision, outcome.fallbacks, deployment), cost: nil, overhead: overhead)
+        headers[.contentType] = "text/event-stream"
+        headers[.cacheControl] = "no-cache"
+        var record = record
+        record.chosenModel = deployment.name
+        record.reason = Self.reason(decision, outcome.fallbacks, deployment)
+        record.firstTokenMs = opened.firstTokenSeconds * 1000
+        let finalRecord = record
+        let usageStore = usage
+        let idle = config.streamIdleTimeoutSeconds
+        let logger = self.logger
+        let body = ResponseBody { writer in
+            var writer = writer
+            var chunks = StreamChunks(id: Self.completionID(), model: deployment.name, includeUsage: chat.includeUsage)
+            var record = finalRecord
+            var providerUsage: TokenUsage?
+            var producedChars = 0
+            var pending = opened.buffered
+            try await writer.write(chunks.role())
+            do {
+                while true {
+                    let event: ChatEvent
+                    if !pending.isEmpty { event = pending.removeFirst() } else {
+                        guard let next = try await opened.stream.next(timeout: idle) else { break }
+                        event = next
+                    }
+                    switch event {
+                    case .usage(let u): providerUsage = u
+                    case .text(let t): producedChars += t.utf8.count
+                    case .toolCallArguments(_, let f): producedChars += f.utf8.count
+                    case .toolCallStart(_, _, let n): producedChars += n.utf8.count
+                    case .finish: break
+                    }
+                    if let data = chunks.chunk(for: event) { try await writer.write(data) }
+                }
+            } catch {
+                // Headers are out: the failure can only be told in-band, and never with [DONE].
+                let upstream = (error as? UpstreamError)
+                logger.warning("stream failed after the first token", metadata: ["deployment": "\(deployment.name)", "error": "\(error)"])
+                let errorJSON: JSONValue = ["error": ["message": .string("upstream stream failed: \(upstream.map { "\($0)" } ?? "\(error)")"), "type": "api_error", "code": .string(upstream?.outcome ?? "stream_error")]]
+                try? await writer.write(ByteBuffer(string: "data: \(errorJSON.serialized())\n\n"))
+                try? await writer.finish(nil)
+                record.outcome = "stream_error"
+                record.usage = providerUsage ?? Self.estimate(chat, producedChars)
+                record.costUSD = deployment.cost(of: record.usage)
+                record.latencyMs = (ContinuousClock.now - start).seconds * 1000
+                await usageStore.record(record)
+                RouterMetrics.request(model: deployment.name, outcome: "stream_error")
+                return
+            }
+            let used = providerUsage ?? Self.estimate(chat, producedChars)
+            if chat.includeUsage { try await writer.write(chunks.usage(used)) }
+            try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
+            try await writer.finish(nil)
+            record.usage = used
+            record.costUSD = deployment.cost(of: used)
+            record.latencyMs = (ContinuousClock.now - start).seconds * 1000
+            await usageStore.record(record)
+            RouterMetrics.request(model: deployment.name, outcome: "ok")
+            RouterMetrics.tokens(model: deployment.name, usage: used)
+            RouterMetrics.cost(model: deployment.name, usd: record.costUSD)
+            RouterMetrics.upstreamLatency(model: deployment.name, seconds: record.latencyMs / 1000)
+        }
+        return Response(status: .ok, headers: headers, body: body)
+    }
+
+    /// The router's own count when a stream ended without the provider's usage.
+    static func estimate(_ chat: ChatRequest, _ producedChars: Int) -> TokenUsage {
+        TokenUsage(promptTokens: chat.estimatedPromptTokens, completionTokens: (producedChars + 3) / 4, estimated: true)
+    }
+
+    // MARK: - Explain and usage
+
+    func explain(_ request: Request) async throws -> Response {
+        _ = try authorize(request)
+        let chat = try await readRequest(request)
+        let config = configs.current
+        let decision = try engine.decide(chat, config: config, budgetExceeded: await BudgetCheck.exceeded(config: config, store: usage))
+        var json = decision.json
+        json["private_data"] = .array(RequestClassifier.privateData(in: chat).map(JSONValue.string))
+        json["background_task"] = RequestClassifier.backgroundTask(of: chat).map(JSONValue.string) ?? .null
+        return jsonResponse(json)
+    }
+
+    func usageReport(_ request: Request) async throws -> Response {
+        _ = try authorize(request)
+        let group = request.uri.queryParameters.get("group_by") ?? "model"
+        guard ["model", "key", "day"].contains(group) else { throw RouterError.invalidRequest("group_by must be model, key or day", param: "group_by") }
+        return jsonResponse(["object": "list", "group_by": .string(group), "data": .array(await usage.summary(groupBy: group))])
+    }
+
+    // MARK: - Helpers
+
+    func routerHeaders(model: String, reason: String, cost: Double?, overhead: Double) -> HTTPFields {
+        var headers = HTTPFields()
+        headers[HTTPField.Name("x-router-model")!] = model
+        headers[HTTPField.Name("x-router-reason")!] = reason
+        if let cost { headers[HTTPField.Name("x-router-cost-usd")!] = String(format: "%.6f", cost) }
+        headers[HTTPField.Name("x-router-overhead-ms")!] = String(format: "%.3f", max(0, overhead) * 1000)
+        return headers
+    }
+
+    func jsonResponse(_ json: JSONValue, headers: HTTPFields = [:]) -> Response {
+        var headers = headers
+        headers[.contentType] = "application/json"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: json.encoded())))
+    }
+
+    static func completionID() -> String { "chatcmpl-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased() }
+}
+
+/// Builds OpenAI `chat.completion.chunk` events.
+struct StreamChunks {
+    let id: String
+    let model: String
+    let includeUsage: Bool
+    let created = Int(Date().timeIntervalSince1970)
+
+    func frame(_ choices: JSONValue, usage: JSONValue? = nil) -> ByteBuffer {
+        var json: JSONValue = ["id": .string(id), "object": "chat.completion.chunk", "created": .int(created), "model": .string(model), "choices": choices]
+        if includeUsage { json["usage"] = usage ?? .null }
+        return ByteBuffer(string: "data: \(json.serialized())\n\n")
+    }
+
+    func delta(_ delta: JSONValue, finish: String? = nil) -> ByteBuffer {
+        frame([["index": 0, "delta": delta, "finish_reason": finish.map(JSONValue.string) ?? .null, "logprobs": .null]])
+    }
+
+    func role() -> ByteBuffer { delta(["role": "assistant", "content": ""]) }
+
+    func chunk(for event: ChatEvent) -> ByteBuffer? {
+        switch event {
+        case .text(let t): return t.isEmpty ? nil : delta(["content": .string(t)])
+        case .toolCallStart(let index, let id, let name):
+            return delta(["tool_calls": [["index": .int(index), "id": .string(id), "type": "function", "function": ["name": .string(name), "arguments": ""]]]])
+        case .toolCallArguments(let index, let fragment):
+            return delta(["tool_calls": [["index": .int(index), "function": ["arguments": .string(fragment)]]]])
+        case .finish(let reason): return delta([:], finish: reason)
+        case .usage: return nil
+        }
+    }
+
+    func usage(_ usage: TokenUsage) -> ByteBuffer { frame([], usage: usage.openAI) }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import Logging
+import StorageKit
+import Synchronization
+
+/// Usage records in StorageKit's database: PostgreSQL when `DATABASE_URL` is set, SQLite otherwise.
+/// A failed write is logged and dropped: accounting must never fail a chat.
+public final class SQLUsageStore: UsageStore {
+    let database: any Database
+    let logger: Logger
+    /// Budget checks run on every request: totals are cached for a second.
+    private let spentCache = Mutex<[Date: (Double, ContinuousClock.Instant)]>([:])
+
+    public init(database: any Database, logger: Logger) {
+        self.database = database
+        self.logger = logger
+    }
+
+    public static let migrations = [
+        Migration(
+            id: "router-001-usage",
+            postgres: [
+                """
+                CREATE TABLE IF NOT EXISTS router_usage (id BIGSERIAL PRIMARY KEY, at TIMESTAMPTZ NOT NULL, key_name TEXT NOT NULL,
+                requested_model TEXT NOT NULL, chosen_model TEXT NOT NULL, reason TEXT NOT NULL, prompt_tokens BIGINT NOT NULL,
+                completion_tokens BIGINT NOT NULL, cache_read_tokens BIGINT NOT NULL, cache_write_tokens BIGINT NOT NULL,
+                reasoning_tokens BIGINT NOT NULL, tokens_estimated BOOLEAN NOT NULL, cost_usd DOUBLE PRECISION NOT NULL,
+                latency_ms DOUBLE PRECISION NOT NULL, first_token_ms DOUBLE PRECISION, outcome TEXT NOT NULL)
+                """,
+                "CREATE INDEX IF NOT EXISTS router_usage_at ON router_usage (at)",
+            ],
+            sqlite: [
+                """
+                CREATE TABLE IF NOT EXISTS router_usage (id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, key_name TEXT NOT NULL,
+                requested_model TEXT NOT NULL, chosen_model TEXT NOT NULL, reason TEXT NOT NULL, prompt_tokens INTEGER NOT NULL,
+                completion_tokens INTEGER NOT NULL, cache_read_tokens INTEGER NOT NULL, cache_write_tokens INTEGER NOT NULL,
+                reasoning_tokens INTEGER NOT NULL, tokens_estimated INTEGER NOT NULL, cost_usd REAL NOT NULL,
+                latency_ms REAL NOT NULL, first_token_ms REAL, outcome TEXT NOT NULL)
+                """,
+                "CREATE INDEX IF NOT EXISTS router_usage_at ON router_usage (at)",
+            ]),
+    ]
+
+    public func record(_ r: UsageRecord) async {
+        do {
+            try await database.execute(
+                """
+                INSERT INTO router_usage (at, key_name, requested_model, chosen_model, reason, prompt_tokens, completion_tokens,
+                cache_read_tokens, cache_write_tokens, reasoning_tokens, tokens_estimated, cost_usd, latency_ms, first_token_ms, outcome)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+                """,
+                [.date(r.time), .text(r.keyName), .text(r.requestedModel), .text(r.chosenModel), .text(r.reason),
+                 .int(Int64(r.usage.promptTokens)), .int(Int64(r.usage.completionTokens)), .int(Int64(r.usage.cacheReadTokens)),
+                 .int(Int64(r.usage.cacheWriteTokens)), .int(Int64(r.usage.reasoningTokens)), .bool(r.usage.estimated),
+                 .double(r.costUSD), .double(r.latencyMs), r.firstTokenMs.map(SQLValue.double) ?? .null, .text(r.outcome)])
+            if r.costUSD > 0 { spentCache.withLock { $0.removeAll() } }
+        } catch {
+            logger.error("usage record not stored", metadata: ["error": "\(error)"])
+        }
+    }
+
+    public func spent(since date: Date) async -> Double {
+        if let (value, at) = spentCache.withLock({ $0[date] }), ContinuousClock.now - at < .seconds(1) { return value }
+        do {
+            let rows = try await database.query("SELECT COALESCE(SUM(cost_usd), 0) AS total FROM router_usage WHERE at >= $1", [.date(date)])
+            let total = rows.first?.double("total") ?? 0
+            spentCache.withLock { $0[date] = (total, .now) }
+            return total
+        } catch {
+            logger.error("usage totals unavailable; budgets not enforced for this request", metadata: ["error": "\(error)"])
+            return 0
+        }
+    }
+
+    public func summary(groupBy: String) async -> [JSONValue] {
+        let group = switch groupBy {
+        case "key": "key_name"
+        case "day": database.engine == .postgres ? "to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD')" : "strftime('%Y-%m-%d', at, 'unixepoch')"
+        default: "chosen_model"
+        }
+        do {
+            let rows = try await database.query(
+                """
+                SELECT \(group) AS grp, COUNT(*) AS requests, SUM(prompt_tokens) AS prompt, SUM(completion_tokens) AS completion,
+                SUM(cache_read_tokens) AS cached, SUM(cost_usd) AS cost FROM router_usage GROUP BY grp ORDER BY grp
+                """)
+            return rows.map { row in
+                ["group": .string(row.string("grp") ?? ""), "requests": .int(Int(row.int("requests") ?? 0)),
+                 "prompt_tokens": .int(Int(row.int("prompt") ?? 0)), "completion_tokens": .int(Int(row.int("completion") ?? 0)),
+                 "cached_tokens": .int(Int(row.int("cached") ?? 0)), "cost_usd": .number(row.double("cost") ?? 0)]
+            }
+        } catch {
+            logger.error("usage summary failed", metadata: ["error": "\(error)"])
+            return []
+        }
+    }
+}

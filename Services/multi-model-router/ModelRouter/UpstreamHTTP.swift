@@ -1,0 +1,231 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// Why a call to a provider failed, in the terms the fallback logic needs.
+public enum UpstreamError: Error, Sendable, CustomStringConvertible {
+    /// A non-2xx answer (message is the provider's, never including our key).
+    case status(Int, retryAfter: Double?, message: String)
+    case timeout(String)
+    case connection(String)
+    /// The provider said something the router cannot read, or reported an error in-band.
+    case protocolError(String)
+    case notConfigured(String)
+
+    /// 429, 5xx (529 included), timeouts and connection errors: try again or elsewhere.
+    public var isRetryable: Bool {
+        switch self {
+        case .status(let code, _, _): code == 408 || code == 429 || code >= 500
+        case .timeout, .connection, .protocolError, .notConfigured: true
+        }
+    }
+
+    public var retryAfter: Double? { if case .status(_, let r, _) = self { r } else { nil } }
+
+    public var description: String {
+        switch self {
+        case .status(let code, _, let message): "upstream answered \(code): \(message)"
+        case .timeout(let what): "upstream timed out (\(what))"
+        case .connection(let what): "cannot reach upstream: \(what)"
+        case .protocolError(let what): "upstream error: \(what)"
+        case .notConfigured(let what): what
+        }
+    }
+
+    /// Short label for metrics and usage records.
+    public var outcome: String {
+        switch self {
+        case .status(let code, _, _): "http_\(code)"
+        case .timeout: "timeout"
+        case .connection: "connection_error"
+        case .protocolError: "upstream_error"
+        case .notConfigured: "not_configured"
+        }
+    }
+}
+
+/// Sends one JSON request to a provider and hands back the response once its status is 2xx.
+struct UpstreamHTTP {
+    let client: HTTPClient
+
+    func post(url: String, headers: [(String, String)], body: JSONValue, timeout: Double) async throws -> HTTPClientResponse {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "content-type", value: "application/json")
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        request.body = .bytes(ByteBuffer(bytes: body.encoded()))
+        return try await send(request, timeout: timeout)
+    }
+
+    func get(url: String, headers: [(String, String)] = [], timeout: Double) async throws -> HTTPClientResponse {
+        var request = HTTPClientRequest(url: url)
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        return try await send(request, timeout: timeout)
+    }
+
+    private func send(_ request: HTTPClientRequest, timeout: Double) async throws -> HTTPClientResponse {
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(request, deadline: .now() + .milliseconds(Int64(timeout * 1000)))
+        } catch let error as HTTPClientError {
+            if error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
+                throw UpstreamError.timeout("no answer within \(timeout) s")
+            }
+            throw UpstreamError.connection("\(error)")
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw UpstreamError.connection("\(error)")
+        }
+        guard (200..<300).contains(Int(response.status.code)) else {
+            let body = (try? await response.body.collect(upTo: 64 << 10)).map { String(buffer: $0) } ?? ""
+            let retryAfter = response.headers.first(name: "retry-after").flatMap(Double.init)
+            throw UpstreamError.status(Int(response.status.code), retryAfter: retryAfter, message: Self.errorMessage(body))
+        }
+        return response
+    }
+
+    /// The provider's own message from any of the usual error shapes, shortened.
+    static func errorMessage(_ body: String) -> String {
+        if let json = try? JSONValue.parse(body) {
+            if let m = json["error"]?["message"]?.stringValue { return String(m.prefix(300)) }
+            if let m = json["error"]?.stringValue { return String(m.prefix(300)) }
+            if let m = json["message"]?.stringValue { return String(m.prefix(300)) }
+        }
+        return String(body.prefix(300))
+    }
+
+    static func readBody(_ response: HTTPClientResponse, limit: Int = 32 << 20) async throws -> JSONValue {
+        let buffer: ByteBuffer
+        do { buffer = try await response.body.collect(upTo: limit) } catch {
+            throw UpstreamError.connection("response body broke off: \(error)")
+        }
+        do { return try JSONValue.parse(buffer.readableBytesView) } catch {
+            throw UpstreamError.protocolError("response is not JSON")
+        }
+    }
+}
+
+/// Splits a streamed body into lines (SSE and NDJSON are both line-based).
+struct LineSplitter {
+    private var pending: [UInt8] = []
+
+    mutating func feed(_ buffer: ByteBuffer) -> [String] {
+        var lines: [String] = []
+        for byte in buffer.readableBytesView {
+            if byte == UInt8(ascii: "\n") {
+                if pending.last == UInt8(ascii: "\r") { pending.removeLast() }
+                lines.append(String(decoding: pending, as: UTF8.self))
+                pending.removeAll(keepingCapacity: true)
+            } else {
+                pending.append(byte)
+            }
+        }
+        return lines
+    }
+
+    mutating func finish() -> [String] {
+        defer { pending.removeAll() }
+        return pending.isEmpty ? [] : [String(decoding: pending, as: UTF8.self)]
+    }
+}
+
+/// One server-sent event: the `event:` name (if any) and the joined `data:` lines.
+struct SSEEvent {
+    var event: String?
+    var data: String
+}
+
+struct SSEParser {
+    private var event: String?
+    private var data: [String] = []
+
+    /// Feeds one line; returns an event when a blank line completes one.
+    mutating func feed(line: String) -> SSEEvent? {
+        if line.isEmpty {
+            defer { event = nil; data = [] }
+            return data.isEmpty ? nil : SSEEvent(event: event, data: data.joined(separator: "\n"))
+        }
+        if line.hasPrefix(":") { return nil }
+        if line.hasPrefix("event:") { event = line.dropFirst(6).trimmingCharacters(in: .whitespaces) }
+        else if line.hasPrefix("data:") {
+            var value = line.dropFirst(5)
+            if value.first == " " { value = value.dropFirst() }
+            data.append(String(value))
+        }
+        return nil
+    }
+
+    mutating func finish() -> SSEEvent? { feed(line: "") }
+}
+
+/// What each provider adapter writes: turns its stream's lines into OpenAI-shaped events.
+protocol StreamDecoder: Sendable {
+    mutating func decode(line: String) throws -> [ChatEvent]
+    /// The body ended: flush, or throw when the provider's end marker never came.
+    mutating func finish() throws -> [ChatEvent]
+}
+
+/// A provider's streamed answer as OpenAI-shaped events, read one at a time with a deadline.
+///
+/// One consumer only (the request handler), which is why the unchecked Sendable is sound: the
+/// deadline race hands the reader to a child task while the parent waits.
+final class ChatEventStream: @unchecked Sendable {
+    private var body: HTTPClientResponse.Body.AsyncIterator?
+    private var decoder: any StreamDecoder
+    private var splitter = LineSplitter()
+    private var queue: [ChatEvent] = []
+    private var finished = false
+
+    init(response: HTTPClientResponse, decoder: some StreamDecoder) {
+        self.body = response.body.makeAsyncIterator()
+        self.decoder = decoder
+    }
+
+    /// A stream of ready events (tests, cache replays).
+    init(events: [ChatEvent]) {
+        self.body = nil
+        self.decoder = NoDecoder()
+        self.queue = events
+        self.finished = true
+    }
+
+    /// The next event, `nil` at the end; throws ``UpstreamError/timeout`` when `timeout` passes first.
+    func next(timeout: Double?) async throws -> ChatEvent? {
+        if !queue.isEmpty { return queue.removeFirst() }
+        guard let timeout, !finished else { return try await next() }
+        return try await withThrowingTaskGroup(of: ChatEvent?.self) { group in
+            group.addTask { try await self.next() }
+            group.addTask {
+                try await Task.sleep(for: .milliseconds(Int64(timeout * 1000)))
+                throw UpstreamError.timeout("no data for \(timeout) s")
+            }
+            defer { group.cancelAll() }
+            return try await group.next() ?? nil
+        }
+    }
+
+    private func next() async throws -> ChatEvent? {
+        while queue.isEmpty {
+            if finished { return nil }
+            let chunk: ByteBuffer?
+            do { chunk = try await body?.next() } catch is CancellationError { throw CancellationError() } catch {
+                throw UpstreamError.connection("stream broke off: \(error)")
+            }
+            if let chunk {
+                for line in splitter.feed(chunk) { queue += try decoder.decode(line: line) }
+            } else {
+                finished = true
+                for line in splitter.finish() { queue += try decoder.decode(line: line) }
+                queue += try decoder.finish()
+            }
+        }
+        return queue.removeFirst()
+    }
+}
+
+private struct NoDecoder: StreamDecoder {
+    mutating func decode(line: String) throws -> [ChatEvent] { [] }
+    mutating func finish() throws -> [ChatEvent] { [] }
+}

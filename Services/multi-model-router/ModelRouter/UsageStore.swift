@@ -1,0 +1,85 @@
+import Foundation
+import Synchronization
+
+/// One answered (or failed) request, for cost reports and budgets.
+public struct UsageRecord: Sendable {
+    public var time: Date
+    public var keyName: String
+    public var requestedModel: String
+    public var chosenModel: String
+    public var reason: String
+    public var usage: TokenUsage
+    public var costUSD: Double
+    public var latencyMs: Double
+    public var firstTokenMs: Double?
+    /// `ok`, `cache_hit`, or what went wrong (`http_529`, `timeout`, `stream_error`...).
+    public var outcome: String
+}
+
+/// Where usage records go. The in-process store is the default; a database-backed one plugs in here.
+public protocol UsageStore: Sendable {
+    func record(_ record: UsageRecord) async
+    /// Dollars spent since `date`.
+    func spent(since date: Date) async -> Double
+    /// Totals grouped by `model`, `key` or `day`.
+    func summary(groupBy: String) async -> [JSONValue]
+}
+
+/// Keeps the most recent records in memory (bounded).
+public final class InMemoryUsageStore: UsageStore {
+    private let records = Mutex<[UsageRecord]>([])
+    private let limit: Int
+
+    public init(limit: Int = 200_000) { self.limit = limit }
+
+    public func record(_ record: UsageRecord) async {
+        records.withLock { r in
+            r.append(record)
+            if r.count > limit { r.removeFirst(r.count - limit) }
+        }
+    }
+
+    public func spent(since date: Date) async -> Double {
+        records.withLock { $0.reduce(0) { $1.time >= date ? $0 + $1.costUSD : $0 } }
+    }
+
+    public func summary(groupBy: String) async -> [JSONValue] {
+        let all = records.withLock { $0 }
+        let day = DateFormatter()
+        day.dateFormat = "yyyy-MM-dd"
+        day.timeZone = TimeZone(identifier: "UTC")
+        var groups: [String: (requests: Int, prompt: Int, completion: Int, cacheRead: Int, cost: Double)] = [:]
+        for r in all {
+            let key = switch groupBy {
+            case "key": r.keyName
+            case "day": day.string(from: r.time)
+            default: r.chosenModel
+            }
+            var g = groups[key] ?? (0, 0, 0, 0, 0)
+            g.requests += 1
+            g.prompt += r.usage.promptTokens
+            g.completion += r.usage.completionTokens
+            g.cacheRead += r.usage.cacheReadTokens
+            g.cost += r.costUSD
+            groups[key] = g
+        }
+        return groups.keys.sorted().map { k in
+            let g = groups[k]!
+            return ["group": .string(k), "requests": .int(g.requests), "prompt_tokens": .int(g.prompt), "completion_tokens": .int(g.completion),
+                    "cached_tokens": .int(g.cacheRead), "cost_usd": .number(g.cost)]
+        }
+    }
+}
+
+/// Daily and monthly caps, checked against the usage store (UTC days and months).
+struct BudgetCheck {
+    static func exceeded(config: RouterConfig, store: any UsageStore, now: Date = Date()) async -> Bool {
+        guard config.dailyBudgetUSD != nil || config.monthlyBudgetUSD != nil else { return false }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        if let daily = config.dailyBudgetUSD, await store.spent(since: calendar.startOfDay(for: now)) >= daily { return true }
+        if let monthly = config.monthlyBudgetUSD, let start = calendar.dateInterval(of: .month, for: now)?.start,
+            await store.spent(since: start) >= monthly { return true }
+        return false
+    }
+}

@@ -1,0 +1,135 @@
+import Foundation
+import HTTPTypes
+import Logging
+import Testing
+
+@testable import ModelRouter
+
+private let yaml = """
+    model_list:
+      - model_name: claude-sonnet
+        litellm_params: {model: anthropic/claude-sonnet-4-5, api_key: os.environ/ANTHROPIC_API_KEY}
+      - model_name: claude-haiku
+        litellm_params: {model: anthropic/claude-haiku-4-5, api_key: os.environ/ANTHROPIC_API_KEY}
+      - model_name: gemini-flash
+        litellm_params: {model: gemini/gemini-2.5-flash, api_key: os.environ/GEMINI_API_KEY}
+        model_info: {input_cost_per_million: 0.3}
+      - model_name: local
+        litellm_params: {model: ollama_chat/llama3.2, api_base: "http://ollama:11434/"}
+    aliases: {smart: claude-sonnet}
+    litellm_settings:
+      fallbacks: [{claude-sonnet: [gemini-flash]}]
+    router_settings: {num_retries: 2, cooldown_time: 10}
+    """
+
+private func chat(_ text: String, model: String = "auto") throws -> ChatRequest {
+    try ChatRequest(body: ["model": .string(model), "messages": [["role": "user", "content": .string(text)]]])
+}
+
+@Suite struct RouterConfigTests {
+    @Test func parsesLiteLLMShape() throws {
+        let config = try RouterConfig.parse(yaml: yaml, environment: ["ANTHROPIC_API_KEY": "sk-ant-x"])
+        #expect(config.modelNames == ["claude-sonnet", "claude-haiku", "gemini-flash", "local"])
+        let sonnet = config.deployments(named: "claude-sonnet")[0]
+        #expect(sonnet.provider == .anthropic && sonnet.model == "claude-sonnet-4-5" && sonnet.apiKey == "sk-ant-x")
+        #expect(config.deployments(named: "gemini-flash")[0].apiKey == nil)
+        #expect(config.deployments(named: "gemini-flash")[0].inputCost == 0.3e-6)
+        let local = config.deployments(named: "local")[0]
+        #expect(local.provider == .ollama && local.isLocal && local.apiBase == "http://ollama:11434")
+        #expect(config.fallbacks["claude-sonnet"] == ["gemini-flash"] && config.numRetries == 2 && config.cooldownSeconds == 10)
+    }
+
+    @Test func brokenConfigsSayWhatIsWrong() {
+        #expect(throws: RouterConfig.ConfigError.self) { try RouterConfig.parse(yaml: "model_list: []", environment: [:]) }
+        #expect(throws: RouterConfig.ConfigError.self) { try RouterConfig.parse(yaml: "model_list:\n  - model_name: x\n    litellm_params: {model: gpt}", environment: [:]) }
+        #expect(throws: RouterConfig.ConfigError.self) { try RouterConfig.parse(yaml: yaml + "\naliases: {x: nope}", environment: [:]) }
+        #expect(throws: RouterConfig.ConfigError.self) { try RouterConfig.parse(yaml: "[: not yaml", environment: [:]) }
+    }
+}
+
+@Suite struct RoutingEngineTests {
+    let config = try! RouterConfig.parse(yaml: yaml, environment: [:])
+    let engine = RoutingEngine(logger: Logger(label: "test"))
+
+    @Test(arguments: [
+        ("Write a python function to sort a list", "claude-sonnet"),
+        ("Summarize this article for me", "gemini-flash"),
+        ("Classify the sentiment: I love it", "claude-haiku"),
+        ("What time is it in Tokyo?", "local"),
+    ])
+    func autoRules(text: String, expected: String) throws {
+        #expect(try engine.decide(chat(text), config: config, budgetExceeded: false).target == expected)
+    }
+
+    @Test func longContextGoesToGemini() throws {
+        let decision = try engine.decide(chat("Write code " + String(repeating: "x ", count: 250_000)), config: config, budgetExceeded: false)
+        #expect(decision.target == "gemini-flash" && decision.reason.hasPrefix("task=code ctx="))
+    }
+
+    @Test func aliasAndFallbackChain() throws {
+        let decision = try engine.decide(chat("hi", model: "smart"), config: config, budgetExceeded: false)
+        #expect(decision.reason == "alias smart -> claude-sonnet")
+        #expect(decision.candidates.map(\.name) == ["claude-sonnet", "gemini-flash"])
+    }
+
+    @Test func unknownModelIs404() {
+        #expect { try engine.decide(chat("hi", model: "nope"), config: config, budgetExceeded: false) } throws: { ($0 as? RouterError)?.status.code == 404 }
+    }
+
+    @Test func privateDataPinsWholeConversationToLocal() throws {
+        let first = try engine.decide(chat("my key is sk-abcdefghijklmnopqrstuvwxyz", model: "claude-sonnet"), config: config, budgetExceeded: false)
+        #expect(first.target == "local" && first.pinnedLocal && first.candidates.allSatisfy(\.isLocal))
+        let later = try ChatRequest(body: ["model": "claude-sonnet", "messages": [
+            ["role": "user", "content": "my key is sk-abcdefghijklmnopqrstuvwxyz"], ["role": "assistant", "content": "ok"], ["role": "user", "content": "thanks"]]])
+        #expect(try engine.decide(later, config: config, budgetExceeded: false).target == "local")
+    }
+
+    @Test func budgetDegradesCloudToLocal() throws {
+        let decision = try engine.decide(chat("hi", model: "claude-sonnet"), config: config, budgetExceeded: true)
+        #expect(decision.target == "local" && decision.budgetDegraded && decision.reason.contains("budget=exceeded"))
+    }
+
+    @Test func openWebUIBackgroundTaskGoesLocal() throws {
+        let decision = try engine.decide(chat("### Task:\nGenerate 1-3 broad tags categorizing the main themes", model: "claude-sonnet"), config: config, budgetExceeded: false)
+        #expect(decision.target == "local" && decision.reason == "background=tags -> local")
+    }
+}
+
+@Suite struct PrivateDataTests {
+    @Test(arguments: [
+        ("mail me at jane.doe@example.org", "email"),
+        ("card 4111 1111 1111 1111", "card_number"),
+        ("IBAN DE89 3704 0044 0532 0130 00", "iban"),
+        ("call +49 170 1234567", "phone"),
+        ("-----BEGIN OPENSSH PRIVATE KEY-----", "private_key"),
+        ("token ghp_abcdefghijklmnopqrstuvwxyz0123456789", "api_key"),
+    ])
+    func detects(text: String, kind: String) throws {
+        #expect(RequestClassifier.privateData(in: try chat(text)).contains(kind))
+    }
+
+    @Test func ordinaryTextIsNotPrivate() throws {
+        #expect(RequestClassifier.privateData(in: try chat("Explain how TCP slow start works in 2024, version 3.14")).isEmpty)
+        #expect(!RequestClassifier.luhn("4111111111111112"))
+    }
+}
+
+@Suite struct CacheTests {
+    @Test func onlyDeterministicRequestsAreCached() {
+        #expect(CacheKey.make(target: "m", body: ["temperature": 0, "messages": []]) != nil)
+        #expect(CacheKey.make(target: "m", body: ["temperature": 0.7, "messages": []]) == nil)
+        #expect(CacheKey.make(target: "m", body: ["temperature": 0, "stream": true]) == nil)
+        #expect(CacheKey.make(target: "m", body: ["temperature": 0, "a": 1]) == CacheKey.make(target: "m", body: ["a": 1, "temperature": 0]))
+    }
+
+    @Test func inMemoryCacheEvictsOldestAndExpires() async throws {
+        let cache = InMemoryResponseCache(maxEntries: 2)
+        await cache.set("a", "1", ttl: 60)
+        await cache.set("b", "2", ttl: 60)
+        await cache.set("c", "3", ttl: 0)
+        #expect(await cache.get("a") == nil)
+        #expect(await cache.get("b") == "2")
+        try await Task.sleep(for: .milliseconds(5))
+        #expect(await cache.get("c") == nil)
+    }
+}
