@@ -229,3 +229,14 @@ async def test_names_fit_64_characters_after_the_client_prefix(services, bin_pat
                 assert len(final) <= 64 and all(c.isalnum() or c in "_-" for c in final), final
             long_name = next(t.name for t in tools if t.name != f"{long_shard}_ping")
             assert (await client.call_tool(long_name, {})).content[0].text == "long ok"
+
+
+async def test_forwarded_identity_is_logged_only_as_the_gateway_trusts_it(gateway):
+    """The fixture trusts 127.0.0.0/8: Open WebUI's user headers become the caller in the log; a
+    client cannot forge the gateway's own caller header."""
+    headers = {**bearer("claude-secret-1"), "X-OpenWebUI-User-Name": "alice", "X-OpenWebUI-User-Email": "alice@example.lan",
+               "X-Gateway-Caller": "forged-admin"}
+    async with mcp_client(gateway.url + "/v/claude/mcp", headers=headers, mode="legacy") as client:
+        await client.call_tool("fx_echo", {"text": "who"})
+    wait_until(lambda: "alice@example.lan" in gateway.log_text(), message="caller logged")
+    assert "forged-admin" not in gateway.log_text()

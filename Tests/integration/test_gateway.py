@@ -288,3 +288,11 @@ def test_bad_setting_is_named_at_startup(bin_path):
     assert out.returncode == 2 and "GATEWAY_PROBE_INTERVAL" in out.stderr
     out = subprocess.run([str(bin_path / "gateway")], env={"GATEWAY_SHARDS": "bad name=ftp://x", "PORT": str(free_port())}, capture_output=True, text=True, timeout=20)
     assert out.returncode == 2 and "GATEWAY_SHARDS" in out.stderr
+
+
+async def test_forwarded_identity_is_ignored_from_untrusted_networks(stack):
+    """No GATEWAY_TRUSTED_NETWORKS here: X-OpenWebUI-User-* headers must not become the caller."""
+    _, _, gw = stack
+    async with mcp_client(gw.url + "/mcp", headers={"X-OpenWebUI-User-Email": "mallory@example.lan"}, mode="legacy") as client:
+        assert (await client.call_tool("fx_echo", {"text": "x"})).content[0].text == "x"
+    assert "mallory@example.lan" not in gw.log_text()
