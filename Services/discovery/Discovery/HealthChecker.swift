@@ -51,7 +51,7 @@ struct HealthChecker: Service {
         let client = Client(name: "homelab-mcp-discovery", version: SuiteVersion.current)
         let outcome: HealthCheckResult.Outcome
         do {
-            outcome = try await Self.withDeadline(timeout, onTimeout: { await client.disconnect() }) {
+            outcome = try await withDeadline(timeout, "no MCP answer", onTimeout: { await client.disconnect() }) {
                 let initialized = try await client.connect(transport: transport)
                 var capabilities: [String] = []
                 if initialized.capabilities.tools != nil { capabilities.append("tools") }
@@ -77,31 +77,5 @@ struct HealthChecker: Service {
     static func describe(_ error: any Error) -> String {
         let text = "\(error)"
         return text.count > 300 ? String(text.prefix(300)) + "…" : text
-    }
-
-    struct DeadlineExceeded: Error, CustomStringConvertible {
-        let limit: Duration
-        var description: String { "no MCP answer within \(limit)" }
-    }
-
-    /// Runs `body`, giving up after `limit`; `onTimeout` unblocks work that ignores cancellation.
-    static func withDeadline<T: Sendable>(
-        _ limit: Duration, onTimeout: @escaping @Sendable () async -> Void,
-        _ body: @escaping @Sendable () async throws -> T
-    ) async throws -> T {
-        try await withThrowingTaskGroup(of: T.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
-                try await Task.sleep(for: limit)
-                throw DeadlineExceeded(limit: limit)
-            }
-            defer { group.cancelAll() }
-            do {
-                return try await group.next()!
-            } catch {
-                if error is DeadlineExceeded { await onTimeout() }
-                throw error
-            }
-        }
     }
 }

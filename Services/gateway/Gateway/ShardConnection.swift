@@ -202,32 +202,3 @@ actor ShardConnection {
         await client.disconnect()
     }
 }
-
-/// Runs `body`, giving up with a timeout error after `limit`. `onTimeout` runs before the group
-/// waits for `body` to wind down, so it can unblock work that ignores cancellation.
-func withDeadline<T: Sendable>(
-    _ limit: Duration, onTimeout: @escaping @Sendable () async -> Void = {},
-    _ body: @escaping @Sendable () async throws -> T
-) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            throw DeadlineExceeded(limit: limit)
-        }
-        do {
-            let value = try await group.next()!
-            group.cancelAll()
-            return value
-        } catch {
-            group.cancelAll()
-            if error is DeadlineExceeded { await onTimeout() }
-            throw error
-        }
-    }
-}
-
-struct DeadlineExceeded: Error, CustomStringConvertible {
-    let limit: Duration
-    var description: String { "no answer within \(limit)" }
-}

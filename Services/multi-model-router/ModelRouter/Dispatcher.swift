@@ -1,3 +1,4 @@
+import ServiceKit
 import Foundation
 import HTTPTypes
 import Logging
@@ -97,14 +98,10 @@ struct Dispatcher: Sendable {
 
 /// Runs `operation`, throwing ``UpstreamError/timeout`` if it takes longer than `seconds`.
 func withDeadline<T: Sendable>(_ seconds: Double, _ what: String, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await operation() }
-        group.addTask {
-            try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
-            throw UpstreamError.timeout("\(what) within \(seconds) s")
-        }
-        defer { group.cancelAll() }
-        return try await group.next()!
+    do {
+        return try await ServiceKit.withDeadline(Duration.milliseconds(Int64(seconds * 1000)), what, operation)
+    } catch is ServiceKit.DeadlineExceeded {
+        throw UpstreamError.timeout("\(what) within \(seconds) s")
     }
 }
 
