@@ -5,10 +5,23 @@ import NIOPosix
 /// Test helpers shared by every test target.
 public enum FreePort {
     /// A TCP port on 127.0.0.1 that nothing listens on right now.
+    ///
+    /// Picked at random below Linux's ephemeral range (32768–60999): a port the kernel handed out
+    /// for `bind(0)` can be handed out again to a parallel test's server before our child process
+    /// binds it, and then the readiness check talks to the wrong server.
     public static func next() throws -> Int {
-        let channel = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .bind(host: "127.0.0.1", port: 0).wait()
-        defer { try? channel.close().wait() }
-        return channel.localAddress?.port ?? 0
+        var lastError: (any Error)?
+        for _ in 0..<50 {
+            let port = Int.random(in: 20_000..<32_000)
+            do {
+                let channel = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                    .bind(host: "127.0.0.1", port: port).wait()
+                try? channel.close().wait()
+                return port
+            } catch {
+                lastError = error
+            }
+        }
+        throw lastError ?? CocoaError(.fileReadUnknown)
     }
 }

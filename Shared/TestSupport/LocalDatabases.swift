@@ -36,7 +36,7 @@ public final class LocalRedis: @unchecked Sendable {
             "/usr/bin/redis-server",
             ["--port", "\(port)", "--bind", "127.0.0.1", "--dir", directory.path, "--requirepass", password,
              "--appendonly", "yes", "--save", ""], log: directory.appendingPathComponent("redis.log"))
-        try await LocalProcess.waitForPort(port, timeout: 15)
+        try await LocalProcess.waitForPort(port, timeout: 15, process: process)
     }
 
     public func stop() {
@@ -81,7 +81,7 @@ public final class LocalPostgres: @unchecked Sendable {
             ["-u", "postgres", "--", "\(Self.bin)/postgres", "-D", directory.appendingPathComponent("data").path,
              "-p", "\(port)", "-h", "127.0.0.1", "-k", directory.path, "-c", "fsync=off"],
             log: directory.appendingPathComponent("postgres.log"))
-        try await LocalProcess.waitForPort(port, timeout: 30)
+        try await LocalProcess.waitForPort(port, timeout: 30, process: process)
         // The port opens a moment before logins are accepted.
         let deadline = Date().addingTimeInterval(30)
         while (try? LocalProcess.run("\(Self.bin)/pg_isready", ["-q", "-h", "127.0.0.1", "-p", "\(port)"])) == nil {
@@ -182,9 +182,14 @@ enum LocalProcess {
         }
     }
 
-    static func waitForPort(_ port: Int, timeout: Double) async throws {
+    /// Waits until `port` accepts connections; fails at once when `process` has exited (then the
+    /// port may belong to someone else, and "it answers" would be a lie).
+    static func waitForPort(_ port: Int, timeout: Double, process: SpawnedProcess?) async throws {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
+            if let process, !process.isRunning {
+                throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "server for port \(port) exited during startup"])
+            }
             if canConnect(port) { return }
             try await Task.sleep(for: .milliseconds(50))
         }

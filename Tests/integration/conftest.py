@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import random
 import socket
 import subprocess
 import tempfile
@@ -36,9 +37,17 @@ def bin_path() -> Path:
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free loopback port below Linux's ephemeral range (32768-60999), so that no outgoing
+    connection or bind(0) elsewhere can take it between now and the server's own bind."""
+    for _ in range(200):
+        port = random.randrange(20000, 32000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in 20000-32000")
 
 
 def wait_http(url: str, timeout: float = 20.0, proc: "Service | None" = None) -> None:

@@ -22,9 +22,9 @@ PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    from conftest import free_port  # one picking rule for every test server
+
+    return free_port()
 
 
 def _wait_port(port: int, timeout: float, what: str, proc: subprocess.Popen | None = None) -> None:
