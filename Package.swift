@@ -38,6 +38,7 @@ let package = Package(
         .executable(name: "discovery", targets: ["DiscoveryMain"]),
         .executable(name: "pr-automation", targets: ["PRAutomationMain"]),
         .executable(name: "multi-model-router", targets: ["ModelRouterMain"]),
+        // scripts/new-shard adds shard products above this line.
         .executable(name: "fixture-shard", targets: ["FixtureShard"]),
         .executable(name: "gateway-bench", targets: ["GatewayBench"]),
     ],
@@ -87,7 +88,7 @@ let package = Package(
         .executableTarget(name: "GatewayMain", dependencies: ["Gateway", "ServiceKit", hummingbird, logging], path: "Services/gateway/GatewayMain", swiftSettings: swiftSettings),
 
         .target(name: "TraefikShard", dependencies: serviceBase + ["ShardKit", yams], path: "Services/traefik-shard/TraefikShard", swiftSettings: swiftSettings),
-        .executableTarget(name: "TraefikShardMain", dependencies: ["TraefikShard", "ShardKit", "ServiceKit", hummingbird, logging, asyncHTTPClient, serviceLifecycle], path: "Services/traefik-shard/TraefikShardMain", swiftSettings: swiftSettings),
+        .executableTarget(name: "TraefikShardMain", dependencies: ["TraefikShard", "ShardKit", "ServiceKit"], path: "Services/traefik-shard/TraefikShardMain", swiftSettings: swiftSettings),
 
         .target(name: "Discovery", dependencies: serviceBase + [yams, "RedisKit", "StorageKit"], path: "Services/discovery/Discovery", swiftSettings: swiftSettings),
         .executableTarget(name: "DiscoveryMain", dependencies: ["Discovery", "ServiceKit", hummingbird, logging], path: "Services/discovery/DiscoveryMain", swiftSettings: swiftSettings),
@@ -97,6 +98,8 @@ let package = Package(
 
         .target(name: "ModelRouter", dependencies: serviceBase + [yams, "RedisKit", "StorageKit"], path: "Services/multi-model-router/ModelRouter", swiftSettings: swiftSettings),
         .executableTarget(name: "ModelRouterMain", dependencies: ["ModelRouter", "ServiceKit", hummingbird, logging], path: "Services/multi-model-router/ModelRouterMain", swiftSettings: swiftSettings),
+
+        // scripts/new-shard adds shard targets above this line.
 
         // MARK: Test fixtures and tests
         // A small Swift shard with predictable tools (echo, add, slow, fail) that the gateway tests aggregate.
@@ -109,5 +112,6 @@ let package = Package(
         .testTarget(name: "DiscoveryTests", dependencies: ["Discovery", "RedisKit", "StorageKit", "ServiceKit", "TestSupport", mcp, hummingbird, hummingbirdTesting] + nio, path: "Tests/DiscoveryTests", swiftSettings: swiftSettings),
         .testTarget(name: "PRAutomationTests", dependencies: ["PRAutomation", "StorageKit", "ServiceKit", "TestSupport", hummingbird, hummingbirdTesting, jwt] + nio, path: "Tests/PRAutomationTests", swiftSettings: swiftSettings),
         .testTarget(name: "ModelRouterTests", dependencies: ["ModelRouter", "RedisKit", "StorageKit", "ServiceKit", "TestSupport", hummingbird, hummingbirdTesting] + nio, path: "Tests/ModelRouterTests", swiftSettings: swiftSettings),
+        // scripts/new-shard adds shard test targets above this line.
     ]
 )

@@ -5,6 +5,7 @@ import MCP
 import MCPShared
 import Metrics
 import ServiceKit
+import ServiceLifecycle
 
 /// Settings every shard reads.
 public struct ShardSettings: Sendable {
@@ -38,9 +39,11 @@ public struct ShardSettings: Sendable {
 /// try await app.runService()
 /// ```
 public enum ShardApplication {
+    /// `services` run beside the server and stop after it (e.g. the shard's own `HTTPClientService`).
     public static func build(
         definition: ShardDefinition, settings: ShardSettings, logger: Logger,
-        health: (@Sendable () async -> [ComponentHealth])? = nil
+        health: (@Sendable () async -> [ComponentHealth])? = nil,
+        services: [any Service] = []
     ) -> some ApplicationProtocol {
         let identity = ServiceIdentity(name: definition.name + "-shard", version: definition.version)
         let dispatcher = ToolDispatcher(definition: definition, logger: logger)
@@ -59,7 +62,7 @@ public enum ShardApplication {
         }
         return Application(
             router: router, configuration: settings.listen.applicationConfiguration,
-            services: [sessions], logger: logger)
+            services: services + [sessions], logger: logger)
     }
 }
 

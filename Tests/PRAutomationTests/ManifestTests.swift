@@ -19,6 +19,13 @@ import Testing
         #expect(!text.contains("{{"))
     }
 
+    @Test func builtInComposeTemplateIsTheRepositoryTemplate() throws {
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("template/compose.yaml.template")
+        #expect(try String(contentsOf: file, encoding: .utf8) == BuiltInTemplates.compose, "keep BuiltInTemplates.compose equal to template/compose.yaml.template")
+        #expect(ManifestTemplate.compose.unknownPlaceholders().isEmpty)
+    }
+
     @Test func kubernetesTemplateHasDeploymentAndService() {
         let text = ManifestTemplate.kubernetes.render(service, image: "img")
         #expect(text.contains("kind: Deployment") && text.contains("kind: Service") && text.contains("containerPort: 9150"))

@@ -80,7 +80,7 @@ async def test_tools_are_listed_with_schemas_and_annotations(stack):
     _, gateway = stack
     async with mcp_client(gateway.url + "/mcp") as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
-    expected = {"list_routes", "create_route", "delete_route", "validate_config", "get_backend_status",
+    expected = {"get_traefik_status", "list_routes", "create_route", "delete_route", "validate_config", "get_backend_status",
                 "check_ssl_status", "reload_config", "get_traefik_docs"}
     assert {f"traefik_{name}" for name in expected} <= set(tools)
     create = tools["traefik_create_route"]
@@ -89,6 +89,16 @@ async def test_tools_are_listed_with_schemas_and_annotations(stack):
     assert create.annotations.destructive_hint is True and create.annotations.read_only_hint is False
     assert tools["traefik_list_routes"].annotations.read_only_hint is True
     assert tools["traefik_delete_route"].annotations.destructive_hint is True
+
+
+async def test_status_reports_the_real_traefik(stack):
+    traefik, gateway = stack
+    async with mcp_client(gateway.url + "/mcp") as client:
+        status = data(await client.call_tool("traefik_get_traefik_status", {}))
+    assert status["reachable"] is True and status["problem"] is None
+    assert status["version"].startswith("3."), status
+    assert "file" in status["providers"]
+    assert status["http"]["routers"]["total"] >= 1
 
 
 async def test_create_list_delete_round_trip(stack):

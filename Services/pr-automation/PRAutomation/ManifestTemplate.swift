@@ -1,7 +1,8 @@
 import Foundation
 import ServiceKit
 
-/// The manifest a pull request adds: a template with `{{name}}`, `{{type}}`, `{{endpoint}}`,
+/// The manifest a pull request adds: a template with `{{name}}`, `{{service}}` (the Compose
+/// service / Kubernetes object name; for a discovered server, its name), `{{type}}`, `{{endpoint}}`,
 /// `{{host}}`, `{{port}}`, `{{path}}`, `{{capabilities}}` (comma-separated), `{{description}}`
 /// (escaped for a double-quoted YAML string) and `{{image}}`.
 public struct ManifestTemplate: Sendable, Equatable {
@@ -12,7 +13,7 @@ public struct ManifestTemplate: Sendable, Equatable {
     public static let compose = ManifestTemplate(source: "builtin:compose", text: BuiltInTemplates.compose)
     public static let kubernetes = ManifestTemplate(source: "builtin:kubernetes", text: BuiltInTemplates.kubernetes)
 
-    public static let placeholders = ["name", "type", "endpoint", "host", "port", "path", "capabilities", "description", "image"]
+    public static let placeholders = ["name", "service", "type", "endpoint", "host", "port", "path", "capabilities", "description", "image"]
 
     public init(source: String, text: String) {
         self.source = source
@@ -54,7 +55,7 @@ public struct ManifestTemplate: Sendable, Equatable {
 
     public func render(_ service: ValidatedAnnouncement, image: String) -> String {
         let values: [String: String] = [
-            "name": service.name, "type": service.type, "endpoint": service.endpoint, "host": service.host,
+            "name": service.name, "service": service.name, "type": service.type, "endpoint": service.endpoint, "host": service.host,
             "port": String(service.port), "path": service.path, "capabilities": service.capabilities.joined(separator: ","),
             "description": Self.yamlDoubleQuotedContent(service.description ?? ""),
             "image": image.replacingOccurrences(of: "{name}", with: service.name),

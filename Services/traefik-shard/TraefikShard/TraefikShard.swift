@@ -4,15 +4,14 @@ import Hummingbird
 import Logging
 import MCPShared
 import ServiceKit
+import ServiceLifecycle
 import ShardKit
 
 /// The Traefik shard: route management for Traefik v3 through its API and file provider.
 ///
 /// ```swift
-/// let settings = try TraefikSettings(config: ServiceConfig())
-/// let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: TraefikShard.httpClientConfiguration)
-/// let app = TraefikShard.build(settings: settings, http: http, logger: Logger(label: "traefik-shard"))
-/// try await ServiceGroup(services: [HTTPClientService(client: http), app], ...).run()
+/// let app = TraefikShard.build(settings: try TraefikSettings(config: ServiceConfig()), logger: logger)
+/// try await app.runService()
 /// ```
 public enum TraefikShard {
     /// For the shard's own `HTTPClient`: no retrying of refused connections, so "Traefik is down"
@@ -31,6 +30,7 @@ public enum TraefikShard {
             description: "Manage the homelab's Traefik v3: list, create and delete routes safely (validated, confirmed, rolled back on error), check backends and TLS certificates, read Traefik's docs.",
             docsURL: settings.docsURL,
             tools: [
+                StatusTool.make(context),
                 ListRoutesTool.make(context),
                 CreateRouteTool.make(context),
                 DeleteRouteTool.make(context),
@@ -42,12 +42,18 @@ public enum TraefikShard {
             ])
     }
 
-    public static func build(settings: TraefikSettings, http: HTTPClient, logger: Logger) -> some ApplicationProtocol {
+    /// The shard with an HTTP client of its own, shut down after the server.
+    public static func build(settings: TraefikSettings, logger: Logger) -> some ApplicationProtocol {
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpClientConfiguration)
+        return build(settings: settings, http: http, logger: logger, services: [HTTPClientService(client: http)])
+    }
+
+    public static func build(settings: TraefikSettings, http: HTTPClient, logger: Logger, services: [any Service] = []) -> some ApplicationProtocol {
         // /health must answer fast even when Traefik is slow: a short timeout of its own.
         let api = TraefikAPI(baseURL: settings.apiURL, client: http, timeout: min(settings.requestTimeout, .milliseconds(500)))
         return ShardApplication.build(
             definition: definition(settings: settings, http: http, logger: logger), settings: settings.shard, logger: logger,
-            health: { [await apiHealth(api)] })
+            health: { [await apiHealth(api)] }, services: services)
     }
 
     /// Traefik's API as a health component: the shard is degraded when it cannot see Traefik.
