@@ -486,3 +486,33 @@ def test_images_reach_each_provider_natively(router, fake, model):
         assert body["contents"][0]["parts"][1] == {"inlineData": {"mimeType": "image/png", "data": png}}
     else:
         assert body["messages"][0]["images"] == [png]
+
+
+def test_rpm_limit_falls_back_and_then_answers_429_with_retry_after(services, bin_path, fake, tmp_path):
+    """rpm from the router config (LiteLLM's shape): a deployment at its limit is skipped without
+    calling it; with no fallback left the client gets 429 and Retry-After."""
+    cfg = tmp_path / "router.yaml"
+    cfg.write_text(textwrap.dedent(f"""\
+        model_list:
+          - model_name: gpt-4o
+            litellm_params: {{model: openai/gpt-4o, api_base: {fake.url}/openai/v1, api_key: os.environ/FAKE_OPENAI_KEY, rpm: 1}}
+          - model_name: gemini-flash
+            litellm_params: {{model: gemini/gemini-2.5-flash, api_base: {fake.url}/gemini/v1beta, api_key: os.environ/GEMINI_API_KEY, rpm: 1}}
+        litellm_settings:
+          fallbacks:
+            - gpt-4o: [gemini-flash]
+        """))
+    router = services("router", [str(bin_path / "multi-model-router")],
+                      env={"ROUTER_CONFIG": str(cfg), "ROUTER_SQLITE_PATH": str(tmp_path / "usage.sqlite"), "ROUTER_MASTER_KEY": MASTER, **KEYS})
+    c = client(router)
+    msg = [{"role": "user", "content": "hello there, this is long enough"}]
+    assert c.chat.completions.with_raw_response.create(model="gpt-4o", messages=msg).headers["x-router-model"] == "gpt-4o"
+    assert c.chat.completions.with_raw_response.create(model="gpt-4o", messages=msg).headers["x-router-model"] == "gemini-flash"
+    assert len(upstream_requests(fake, "openai")) == 1, "the limited deployment is not called"
+    with pytest.raises(openai.RateLimitError) as info:
+        c.chat.completions.create(model="gpt-4o", messages=msg)
+    assert 1 <= int(info.value.response.headers["retry-after"]) <= 60
+    assert info.value.body["type"] == "rate_limit_error" and "rpm/tpm limit" in info.value.body["message"]
+    assert len(upstream_requests(fake, "openai")) == 1 and len(upstream_requests(fake, "gemini")) == 1
+    metrics = httpx2.get(router.url + "/metrics").text
+    assert 'router_local_rate_limited_total{deployment="gpt-4o"}' in metrics

@@ -11,6 +11,7 @@ struct Dispatcher: Sendable {
     let adapters: ProviderAdapters
     let health: DeploymentHealth
     let logger: Logger
+    var limits = DeploymentRateLimits()
 
     struct Outcome<Value: Sendable>: Sendable {
         var value: Value
@@ -27,12 +28,14 @@ struct Dispatcher: Sendable {
     }
 
     func complete(_ request: ChatRequest, decision: RouteDecision, config: RouterConfig) async throws -> Outcome<ChatResult> {
-        try await attempt(decision: decision, config: config) { deployment in
+        let outcome = try await attempt(decision: decision, config: config) { deployment in
             // The HTTP deadline stops at the response head; the body read needs its own.
             try await withDeadline(config.timeoutSeconds, "no complete answer") {
                 try await adapters.adapter(for: deployment.provider).complete(request, deployment: deployment, timeout: config.timeoutSeconds)
             }
         }
+        limits.addOutput(outcome.deployment, tokens: outcome.value.usage.completionTokens)
+        return outcome
     }
 
     func stream(_ request: ChatRequest, decision: RouteDecision, config: RouterConfig) async throws -> Outcome<OpenedStream> {
@@ -68,6 +71,12 @@ struct Dispatcher: Sendable {
             if deployment.apiKeySource != nil, deployment.apiKey == nil {
                 lastError = .notConfigured("the API key variable \(deployment.apiKeySource!) is not set")
                 logger.warning("deployment skipped: API key not set", metadata: ["deployment": "\(deployment.name)", "variable": "\(deployment.apiKeySource!)"])
+                continue
+            }
+            if let wait = limits.admit(deployment, tokens: decision.contextTokens) {
+                lastError = .status(429, retryAfter: wait, message: "\(deployment.name) is at the rpm/tpm limit set in the router config")
+                Counter(label: "router_local_rate_limited_total", dimensions: [("deployment", deployment.name)]).increment()
+                logger.info("deployment skipped: at its rpm/tpm limit", metadata: ["deployment": "\(deployment.name)", "retry_after_s": "\(Int(wait.rounded(.up)))"])
                 continue
             }
             for retry in 0...max(0, config.numRetries) {
