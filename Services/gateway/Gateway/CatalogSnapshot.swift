@@ -1,3 +1,4 @@
+import Foundation
 import MCP
 import MCPShared
 
@@ -27,6 +28,37 @@ struct CatalogSnapshot: Sendable {
     let resourceShards: [String: String]
     /// Human-readable collision reports for `/health` and logs.
     let collisions: [String]
+    /// `tools/list`, `prompts/list` and `resources/list` results, encoded once per snapshot: Open
+    /// WebUI lists tools before every chat message, and encoding the list is most of that request.
+    let encodedLists: EncodedLists
+
+    struct EncodedLists: Sendable {
+        let tools: Data
+        let prompts: Data
+        let resources: Data
+
+        init(tools: [Tool], prompts: [Prompt], resources: [Resource]) {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .withoutEscapingSlashes
+            self.tools = (try? encoder.encode(ListTools.Result(tools: tools))) ?? Data("{}".utf8)
+            self.prompts = (try? encoder.encode(ListPrompts.Result(prompts: prompts))) ?? Data("{}".utf8)
+            self.resources = (try? encoder.encode(ListResources.Result(resources: resources))) ?? Data("{}".utf8)
+        }
+    }
+
+    init(
+        tools: [Tool], routes: [String: ShardRoute], prompts: [Prompt], promptRoutes: [String: ShardRoute],
+        resources: [Resource], resourceShards: [String: String], collisions: [String]
+    ) {
+        self.tools = tools
+        self.routes = routes
+        self.prompts = prompts
+        self.promptRoutes = promptRoutes
+        self.resources = resources
+        self.resourceShards = resourceShards
+        self.collisions = collisions
+        self.encodedLists = EncodedLists(tools: tools, prompts: prompts, resources: resources)
+    }
 
     /// What `profile` may see: its filter applied, names sized for its client's prefix.
     static func build(shards: [ShardOffer], for profile: GatewayProfile) -> CatalogSnapshot {

@@ -39,6 +39,16 @@ struct ModernMCP: Sendable {
     let profile: String
     let instructions: String
     let logger: Logger
+    /// The `server/discover` result, which never changes: encoded once.
+    let encodedDiscover: Data
+
+    init(catalog: Catalog, profile: String, instructions: String, logger: Logger) {
+        self.catalog = catalog
+        self.profile = profile
+        self.instructions = instructions
+        self.logger = logger
+        self.encodedDiscover = (try? JSONSerialization.data(withJSONObject: Self.discover(instructions: instructions))) ?? Data("{}".utf8)
+    }
 
     /// True when the request belongs to the stateless era: a modern version in the header, or a
     /// `_meta` version and no session (a session-era client never sends `_meta` versions).
@@ -87,22 +97,23 @@ struct ModernMCP: Sendable {
         do {
             switch method {
             case "server/discover":
-                return try result(id: id, discover())
+                return Self.reply(id: id, encodedResult: encodedDiscover)
             case "ping":
                 return try result(id: id, [:])
             case "tools/list":
-                return try result(id: id, encode(ListTools.Result(tools: catalog.snapshot(for: profile).tools)), cacheable: true)
+                return Self.reply(id: id, encodedResult: catalog.snapshot(for: profile).encodedLists.tools, cacheable: true)
             case "prompts/list":
-                return try result(id: id, encode(ListPrompts.Result(prompts: catalog.snapshot(for: profile).prompts)), cacheable: true)
+                return Self.reply(id: id, encodedResult: catalog.snapshot(for: profile).encodedLists.prompts, cacheable: true)
             case "resources/list":
-                return try result(id: id, encode(ListResources.Result(resources: catalog.snapshot(for: profile).resources)), cacheable: true)
+                return Self.reply(id: id, encodedResult: catalog.snapshot(for: profile).encodedLists.resources, cacheable: true)
             case "tools/call":
                 let call = try decode(CallTool.Parameters.self, from: params)
                 CallerIdentity.log(MCP.HTTPRequest(method: "POST", headers: headers), tool: call.name, logger: logger)
                 if let token = Self.progressToken(meta["progressToken"]) {
                     return progressCall(id: id, call: call, clientToken: token)
                 }
-                return try result(id: id, encode(try await catalog.call(call.name, arguments: call.arguments, meta: nil, profile: profile)))
+                let outcome = try await catalog.call(call.name, arguments: call.arguments, meta: nil, profile: profile)
+                return Self.reply(id: id, encodedResult: try Self.resultEncoder.encode(outcome))
             case "prompts/get":
                 let get = try decode(GetPrompt.Parameters.self, from: params)
                 return try result(id: id, encode(try await catalog.getPrompt(get.name, arguments: get.arguments, profile: profile)))
@@ -151,16 +162,42 @@ struct ModernMCP: Sendable {
     static let supportedVersions = ["2026-07-28", "2025-11-25", "2025-06-18", "2025-03-26"]
     static let nameField = ["tools/call": "name", "prompts/get": "name", "resources/read": "uri"]
 
-    private func discover() throws -> [String: Any] {
+    private static func discover(instructions: String) throws -> [String: Any] {
         let capabilities = Server.Capabilities(
             prompts: .init(listChanged: false), resources: .init(subscribe: false, listChanged: false),
             tools: .init(listChanged: false))
+        let encodedCapabilities = try JSONSerialization.jsonObject(with: JSONEncoder().encode(capabilities))
         return [
             "supportedVersions": Self.supportedVersions,
-            "capabilities": try encode(capabilities),
+            "capabilities": encodedCapabilities,
             "instructions": instructions,
             "_meta": ["io.modelcontextprotocol/serverInfo": ["name": "homelab-mcp-gateway", "version": SuiteVersion.current]],
         ]
+    }
+
+    static let resultEncoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .withoutEscapingSlashes
+        return encoder
+    }()
+
+    /// `{"jsonrpc":"2.0","id":…,"result":…}` around a result that is already JSON, with the
+    /// modern fields spliced in: no decode and re-encode of what may be a large tool list or
+    /// tool output (JSON objects do not care where a member is, so the fields go first).
+    static func reply(id: Any?, encodedResult: Data, cacheable: Bool = false) -> Reply {
+        let idJSON = (try? JSONSerialization.data(withJSONObject: [id ?? NSNull()])).map { Data($0.dropFirst().dropLast()) } ?? Data("null".utf8)
+        var body = Data(#"{"jsonrpc":"2.0","id":"#.utf8)
+        body.append(idJSON)
+        body.append(Data(#","result":{"resultType":"complete""#.utf8))
+        // Profiles see different lists, and shards come and go: no client-side caching.
+        if cacheable { body.append(Data(#","ttlMs":0,"cacheScope":"private""#.utf8)) }
+        let members = encodedResult.drop { $0 != UInt8(ascii: "{") }.dropFirst()  // after the opening brace
+        if members.first(where: { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }) != UInt8(ascii: "}") {
+            body.append(UInt8(ascii: ","))
+        }
+        body.append(contentsOf: members)
+        body.append(UInt8(ascii: "}"))
+        return Reply(status: 200, body: body)
     }
 
     private func encode(_ value: some Encodable) throws -> [String: Any] {

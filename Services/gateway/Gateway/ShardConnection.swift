@@ -12,7 +12,9 @@ actor ShardConnection {
     private let logger: Logger
     private let requestTimeout: Duration
     private var client: Client?
-    private var connecting: Task<(Client, Server.Capabilities), any Error>?
+    private var transport: StreamableHTTPClientTransport?
+    private var nextRequestNumber = 0
+    private var connecting: Task<(Client, Server.Capabilities, StreamableHTTPClientTransport), any Error>?
 
     private(set) var status: HealthStatus = .unknown
     private(set) var tools: [Tool] = []
@@ -124,50 +126,59 @@ actor ShardConnection {
         }
     }
 
+    /// One `tools/call` on the shard's session, sent and read by the transport directly (see
+    /// `StreamableHTTPClientTransport.exchange`); progress on the way is relayed before the result.
     private func callOnce(_ tool: String, arguments: [String: Value]?, meta: Metadata?, timeout: Duration) async throws -> CallTool.Result {
-        let client = try await connectedClient()
-        let request = try await client.send(CallTool.request(.init(name: tool, arguments: arguments, meta: meta)))
-        let outcome = await withTaskGroup(of: CallOutcome.self) { group in
-            group.addTask {
-                do { return .finished(try await request.value) } catch { return .failed(error) }
+        let (client, transport) = try await connectedSession()
+        nextRequestNumber += 1
+        let id = "gw-\(nextRequestNumber)"
+        let request = try Self.encoder.encode(CallTool.request(id: .string(id), .init(name: tool, arguments: arguments, meta: meta)))
+        let progressRelay = self.progressRelay
+        let answer: Data
+        do {
+            answer = try await withDeadline(timeout, "no answer from \(endpoint.name)") {
+                try await transport.exchange(request, id: id) { message in
+                    if let progress = Self.progress(in: message) {
+                        await progressRelay.deliver(progress)
+                    } else {
+                        await transport.deliverToClient(message)
+                    }
+                }
             }
-            group.addTask {
-                do { try await Task.sleep(for: timeout) } catch { return .cancelled }
-                return .timedOut
-            }
-            let first = await group.next() ?? .cancelled
-            switch first {
-            case .timedOut, .cancelled:
-                // Ends the pending request so the first child returns, and tells the shard. The
-                // notification goes out from its own task: this one may be cancelled, and a
-                // cancelled task's HTTP request is refused before it is sent.
-                let reason = first == .timedOut ? "gateway timeout" : "client cancelled"
-                await Task { try? await client.cancelRequest(request.requestID, reason: reason) }.value
-            default: break
-            }
-            group.cancelAll()
-            return first
+        } catch is DeadlineExceeded {
+            await Self.sendCancelled(id, reason: "gateway timeout", via: client)
+            throw GatewayError.timedOut(tool, after: timeout)
+        } catch is CancellationError {
+            await Self.sendCancelled(id, reason: "client cancelled", via: client)
+            throw CancellationError()
         }
-        switch outcome {
-        case .finished(let result): return result
-        case .failed(let error): throw error
-        case .timedOut: throw GatewayError.timedOut(tool, after: timeout)
-        case .cancelled: throw CancellationError()
+        switch try Self.decoder.decode(Response<CallTool>.self, from: answer).result {
+        case .success(let result): return result
+        case .failure(let error): throw error
         }
     }
 
-    private enum CallOutcome: Sendable, Equatable {
-        case finished(CallTool.Result)
-        case failed(any Error)
-        case timedOut
-        case cancelled
+    /// Tells the shard to stop working on a request. From a task of its own: the caller's task may
+    /// be cancelled, and a cancelled task's HTTP request is refused before it is sent.
+    private static func sendCancelled(_ id: String, reason: String, via client: Client) async {
+        await Task {
+            try? await client.notify(CancelledNotification.message(.init(requestId: .string(id), reason: reason)))
+        }.value
+    }
 
-        static func == (lhs: CallOutcome, rhs: CallOutcome) -> Bool {
-            switch (lhs, rhs) {
-            case (.timedOut, .timedOut), (.cancelled, .cancelled): true
-            default: false
-            }
-        }
+    static func progress(in message: Data) -> ProgressNotification.Parameters? {
+        guard let notification = try? decoder.decode(Message<ProgressNotification>.self, from: message),
+              notification.method == ProgressNotification.name else { return nil }
+        return notification.params
+    }
+
+    private static let encoder = JSONEncoder()
+    private static let decoder = JSONDecoder()
+
+    private func connectedSession() async throws -> (Client, StreamableHTTPClientTransport) {
+        let client = try await connectedClient()
+        guard let transport else { throw MCPClientTransportError.closed }
+        return (client, transport)
     }
 
     private func connectedClient() async throws -> Client {
@@ -182,7 +193,7 @@ actor ShardConnection {
             }
             do {
                 let initialized = try await client.connect(transport: transport)
-                return (client, initialized.capabilities)
+                return (client, initialized.capabilities, transport)
             } catch {
                 await client.disconnect()
                 throw error
@@ -190,8 +201,9 @@ actor ShardConnection {
         }
         connecting = task
         defer { connecting = nil }
-        let (client, capabilities) = try await task.value
+        let (client, capabilities, transport) = try await task.value
         self.client = client
+        self.transport = transport
         self.capabilities = capabilities
         return client
     }
@@ -199,6 +211,7 @@ actor ShardConnection {
     func dropClient() async {
         guard let client else { return }
         self.client = nil
+        self.transport = nil
         await client.disconnect()
     }
 }
