@@ -97,7 +97,7 @@ let package = Package(
         .executableTarget(name: "PRAutomationMain", dependencies: ["PRAutomation", "ServiceKit", hummingbird, logging], path: "Services/pr-automation/PRAutomationMain", swiftSettings: swiftSettings),
 
         .target(name: "ModelRouter", dependencies: serviceBase + [yams, "RedisKit", "StorageKit"], path: "Services/multi-model-router/ModelRouter", swiftSettings: swiftSettings),
-        .executableTarget(name: "ModelRouterMain", dependencies: ["ModelRouter", "ServiceKit", hummingbird, logging], path: "Services/multi-model-router/ModelRouterMain", swiftSettings: swiftSettings),
+        .executableTarget(name: "ModelRouterMain", dependencies: ["ModelRouter", "ServiceKit", hummingbird, logging] + nio, path: "Services/multi-model-router/ModelRouterMain", swiftSettings: swiftSettings),
 
         // scripts/new-shard adds shard targets above this line.
 

@@ -69,6 +69,9 @@ public actor SQLiteDatabase: Database {
         // Readers and the writer may overlap (several processes share the file in tests).
         _ = try? await opened.query("PRAGMA journal_mode=WAL", [])
         _ = try? await opened.query("PRAGMA busy_timeout=5000", [])
+        // WAL + NORMAL: a commit no longer waits for fsync (a power cut may lose the last
+        // commits, never the file's consistency), which is what a per-request usage insert needs.
+        _ = try? await opened.query("PRAGMA synchronous=NORMAL", [])
         // The actor may have been re-entered while opening: keep one connection, close the other
         // (sqlite-nio requires every connection to be closed before it is released).
         if let existing = connection {
