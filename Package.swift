@@ -79,7 +79,7 @@ let package = Package(
         // Redis on hiredis: commands, pub/sub, for discovery, gateway and router.
         .target(name: "RedisKit", dependencies: ["CHiredis", logging, serviceLifecycle] + nio, path: "Shared/RedisKit", swiftSettings: swiftSettings),
         // Storage: PostgreSQL when DATABASE_URL is set, SQLite otherwise.
-        .target(name: "StorageKit", dependencies: [postgres, sqlite, logging, serviceLifecycle] + nio, path: "Shared/StorageKit", swiftSettings: swiftSettings),
+        .target(name: "StorageKit", dependencies: ["ServiceKit", postgres, sqlite, logging, serviceLifecycle] + nio, path: "Shared/StorageKit", swiftSettings: swiftSettings),
         // Helpers the tests share: free ports, child processes, temp dirs.
         .target(name: "TestSupport", dependencies: ["ServiceKit", mcp, asyncHTTPClient, logging] + nio, path: "Shared/TestSupport", swiftSettings: swiftSettings),
 

@@ -18,7 +18,7 @@ public func withDeadline<T: Sendable>(
     try await withThrowingTaskGroup(of: T.self) { group in
         group.addTask { try await body() }
         group.addTask {
-            try await Task.sleep(for: limit)
+            try await cancellableSleep(for: limit)
             throw DeadlineExceeded(what: what, limit: limit)
         }
         do {

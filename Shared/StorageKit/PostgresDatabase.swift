@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import PostgresNIO
+import ServiceKit
 import ServiceLifecycle
 
 /// PostgreSQL through postgres-nio's `PostgresClient` (a connection pool that reconnects by itself).
@@ -65,7 +66,7 @@ public final class PostgresDatabase: Database {
                     return result
                 }
                 group.addTask {
-                    try await Task.sleep(for: queryTimeout)
+                    try await cancellableSleep(for: queryTimeout)
                     throw DatabaseError("PostgreSQL (\(location)) did not answer within \(queryTimeout)")
                 }
                 defer { group.cancelAll() }

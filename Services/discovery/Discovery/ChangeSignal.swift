@@ -1,4 +1,5 @@
 import Foundation
+import ServiceKit
 import Synchronization
 
 /// A version counter readers can wait on: each consumer of the registry (database, Redis, the HTTP
@@ -47,7 +48,7 @@ final class ChangeSignal: Sendable {
     func wait(after seen: Int, timeout: Duration) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.wait(after: seen) }
-            group.addTask { try? await Task.sleep(for: timeout) }
+            group.addTask { try? await cancellableSleep(for: timeout) }
             await group.next()
             group.cancelAll()
         }

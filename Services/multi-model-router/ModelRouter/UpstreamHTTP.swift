@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import ServiceKit
 
 /// Why a call to a provider failed, in the terms the fallback logic needs.
 public enum UpstreamError: Error, Sendable, CustomStringConvertible {
@@ -198,7 +199,7 @@ final class ChatEventStream: @unchecked Sendable {
         return try await withThrowingTaskGroup(of: ChatEvent?.self) { group in
             group.addTask { try await self.next() }
             group.addTask {
-                try await Task.sleep(for: .milliseconds(Int64(timeout * 1000)))
+                try await cancellableSleep(for: .milliseconds(Int64(timeout * 1000)))
                 throw UpstreamError.timeout("no data for \(timeout) s")
             }
             defer { group.cancelAll() }

@@ -67,7 +67,7 @@ public enum MCPHTTPBridge {
                 }
                 group.addTask {
                     while !Task.isCancelled {
-                        try await Task.sleep(for: keepAlive)
+                        try await cancellableSleep(for: keepAlive)
                         merged.continuation.yield(ByteBuffer(string: ": keep-alive\n\n"))
                     }
                 }
