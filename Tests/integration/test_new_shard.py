@@ -13,11 +13,9 @@ import http.server
 import importlib.util
 import json
 import os
-import random
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -285,51 +283,30 @@ async def test_dozzle_registers_with_the_gateway_and_its_tools_answer(built_dozz
 def test_run_local_starts_the_new_shard_behind_the_gateway(built_dozzle, tmp_path):
     """deploy/local-shards is the gateway's local shard list: run-local starts the new shard with
     the caller's DOZZLE_* settings and the gateway routes to it."""
-    from test_run_local import BASE_PORTS, group_members
+    from test_run_local import running_run_local
 
     repo, bin_folder = built_dozzle
     for venv in (".venv", ".venv-mcpo"):  # the copy uses this checkout's Python tools (and Traefik)
         if (ROOT / venv).exists() and not (repo / venv).exists():
             (repo / venv).symlink_to(ROOT / venv)
     port = int(next(line.split()[2] for line in generator.local_shard_lines(repo) if line.startswith("dozzle ")))
-    offset = next(o for o in (random.randrange(10000, 20000, 10) for _ in range(50))
-                  if all(free_here(base + o) for base in (*BASE_PORTS, port)))
     stand_in = http.server.ThreadingHTTPServer(("127.0.0.1", 0), DozzleStandIn)
     threading.Thread(target=stand_in.serve_forever, daemon=True).start()
-    log = tmp_path / "run-local.out"
-    env = {**os.environ, "RUN_LOCAL_BIN": str(bin_folder), "RUN_LOCAL_PORT_OFFSET": str(offset), "RUN_LOCAL_DIR": str(tmp_path / "run"),
-           "DOZZLE_URL": f"http://127.0.0.1:{stand_in.server_address[1]}"}
-    for name in ("GITHUB_REPOSITORY", "GITHUB_TOKEN", "DOCKER_HOST", "PORT", "HOST"):
-        env.pop(name, None)
-    with log.open("wb") as out:
-        proc = subprocess.Popen([str(repo / "scripts" / "run-local")], cwd=repo, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        wait_until(lambda: "run-local: ready" in log.read_text() or proc.poll() is not None, timeout=120, interval=0.2, message="run-local ready")
-        assert proc.poll() is None, log.read_text()
-        assert f"http://127.0.0.1:{port + offset}" in log.read_text(), log.read_text()
-        gateway = f"http://127.0.0.1:{9100 + offset}"
+        env = {"DOZZLE_URL": f"http://127.0.0.1:{stand_in.server_address[1]}"}
+        with running_run_local(repo, bin_folder, tmp_path, env, extra_ports=(port,)) as (proc, log, offset):
+            assert f"http://127.0.0.1:{port + offset}" in log.read_text(), log.read_text()
+            gateway = f"http://127.0.0.1:{9100 + offset}"
 
-        def dozzle_listed():
-            shards = httpx2.get(f"{gateway}/api/v1/shards", timeout=5).json()["shards"]
-            return any(s["name"] == "dozzle" and s["status"] == "healthy" for s in shards)
-        wait_until(dozzle_listed, timeout=30, message="gateway lists a healthy dozzle shard")
-        r = httpx2.post(f"{gateway}/api/v1/mcp/dozzle/tools/get_dozzle_status", json={}, timeout=20)
-        assert r.status_code == 200 and not r.json().get("isError"), r.text
-        assert json.loads(r.json()["content"][0]["text"])["version"] == "v8.9.0"
-        os.killpg(proc.pid, signal.SIGINT)
-        assert proc.wait(timeout=40) == 130, log.read_text()
+            def dozzle_listed():
+                shards = httpx2.get(f"{gateway}/api/v1/shards", timeout=5).json()["shards"]
+                return any(s["name"] == "dozzle" and s["status"] == "healthy" for s in shards)
+            wait_until(dozzle_listed, timeout=30, message="gateway lists a healthy dozzle shard")
+            r = httpx2.post(f"{gateway}/api/v1/mcp/dozzle/tools/get_dozzle_status", json={}, timeout=20)
+            assert r.status_code == 200 and not r.json().get("isError"), r.text
+            assert json.loads(r.json()["content"][0]["text"])["version"] == "v8.9.0"
+            os.killpg(proc.pid, signal.SIGINT)
+            assert proc.wait(timeout=40) == 130, log.read_text()
     finally:
         stand_in.shutdown()
         stand_in.server_close()
-        if proc.poll() is None or group_members(proc.pid):
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-
-def free_here(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True

@@ -6,6 +6,7 @@ test points it at the binaries `swift build` already made (RUN_LOCAL_BIN), so wh
 the start, the wiring and the clean stop."""
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -21,12 +22,12 @@ from conftest import ROOT, wait_until
 BASE_PORTS = (9100, 9110, 9120, 9130, 4000, 8000, 8080)
 
 
-def free_offset() -> int:
+def free_offset(extra_ports: tuple[int, ...] = ()) -> int:
     """A port offset under which every port run-local uses is free."""
     for _ in range(50):
         offset = random.randrange(10000, 25000, 10)
         ok = True
-        for base in BASE_PORTS:
+        for base in BASE_PORTS + extra_ports:
             with socket.socket() as s:
                 try:
                     s.bind(("127.0.0.1", base + offset))
@@ -36,6 +37,27 @@ def free_offset() -> int:
         if ok:
             return offset
     raise RuntimeError("no free port range for run-local")
+
+
+@contextlib.contextmanager
+def running_run_local(root: Path, bin_path: Path, tmp_path: Path, env: dict[str, str] | None = None, extra_ports: tuple[int, ...] = ()):
+    """Starts `root`'s scripts/run-local on the binaries in `bin_path` under a free port offset,
+    waits for "ready", and yields (process, log file, offset); whatever is left is killed after."""
+    offset = free_offset(extra_ports)
+    log = tmp_path / "run-local.out"
+    full_env = {**os.environ, "RUN_LOCAL_BIN": str(bin_path), "RUN_LOCAL_PORT_OFFSET": str(offset), "RUN_LOCAL_DIR": str(tmp_path / "run"), **(env or {})}
+    for name in ("GITHUB_REPOSITORY", "GITHUB_TOKEN", "DOCKER_HOST", "PORT", "HOST"):
+        full_env.pop(name, None)
+    with log.open("wb") as out:
+        proc = subprocess.Popen([str(root / "scripts" / "run-local")], cwd=root, env=full_env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_until(lambda: "run-local: ready" in log.read_text() or proc.poll() is not None, timeout=120, interval=0.2, message="run-local ready")
+        assert proc.poll() is None, log.read_text()
+        yield proc, log, offset
+    finally:
+        if proc.poll() is None or group_members(proc.pid):
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
 
 def group_members(pgid: int) -> list[str]:
@@ -55,16 +77,7 @@ def group_members(pgid: int) -> list[str]:
 
 
 def test_run_local_starts_the_suite_and_ctrl_c_leaves_nothing_behind(bin_path: Path, tmp_path: Path):
-    offset = free_offset()
-    log = tmp_path / "run-local.out"
-    env = {**os.environ, "RUN_LOCAL_BIN": str(bin_path), "RUN_LOCAL_PORT_OFFSET": str(offset), "RUN_LOCAL_DIR": str(tmp_path / "run")}
-    for name in ("GITHUB_REPOSITORY", "GITHUB_TOKEN", "DOCKER_HOST", "PORT", "HOST"):
-        env.pop(name, None)
-    with log.open("wb") as out:
-        proc = subprocess.Popen([str(ROOT / "scripts" / "run-local")], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        wait_until(lambda: "run-local: ready" in log.read_text() or proc.poll() is not None, timeout=120, interval=0.2, message="run-local ready")
-        assert proc.poll() is None, log.read_text()
+    with running_run_local(ROOT, bin_path, tmp_path) as (proc, log, offset):
         text = log.read_text()
         gateway = f"http://127.0.0.1:{9100 + offset}"
         assert f"{gateway}/mcp" in text and "traefik-shard" in text
@@ -88,7 +101,3 @@ def test_run_local_starts_the_suite_and_ctrl_c_leaves_nothing_behind(bin_path: P
         assert proc.wait(timeout=40) == 130, log.read_text()
         wait_until(lambda: not group_members(proc.pid), timeout=5, message="every run-local process gone")
         assert "stopped" in log.read_text()
-    finally:
-        if proc.poll() is None or group_members(proc.pid):
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
