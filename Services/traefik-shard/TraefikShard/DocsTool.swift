@@ -30,12 +30,6 @@ enum DocsTool {
     /// Middleware names with their own page (`…/http/middlewares/<name>/`).
     static let middlewares: Set<String> = DynamicConfigChecker.middlewareTypes.subtracting(["ipWhiteList", "plugin", "encodedCharacters"]).union(["ipallowlist"])
 
-    struct Answer: Encodable, Sendable {
-        let topic: String
-        let url: String
-        let title: String
-        let text: String
-    }
 
     static func make(_ context: TraefikContext) -> ShardTool {
         let topics = (pages.keys.sorted() + ["middleware:<name> (e.g. middleware:basicAuth)"]).joined(separator: ", ")
@@ -54,14 +48,7 @@ enum DocsTool {
             guard let path = page(for: topic) else {
                 throw ToolInputError("unknown topic '\(topic)'. Known topics: \(topics)")
             }
-            let page: DocsFetcher.Page
-            do {
-                page = try await context.docs.page(path)
-            } catch let error as DocsFetcher.FetchError {
-                return .failure(error.description + " Set TRAEFIK_DOCS_URL to a reachable mirror, or answer from what you know.")
-            }
-            let text = DocsFetcher.section(of: page.text, about: focus ?? "", maxCharacters: 8000)
-            return try .json(Answer(topic: topic, url: page.url, title: page.title, text: text))
+            return try await context.docs.answer(topic: topic, path: path, focus: focus, setting: "TRAEFIK_DOCS_URL")
         }
     }
 

@@ -16,12 +16,6 @@ enum DocsTool {
         "intro": "overview", "introduction": "overview", "docs": "overview",
     ]
 
-    struct Answer: Encodable, Sendable {
-        let topic: String
-        let url: String
-        let title: String
-        let text: String
-    }
 
     static func make(_ context: {{Name}}Context) -> ShardTool {
         let topics = pages.keys.sorted().joined(separator: ", ")
@@ -43,14 +37,7 @@ enum DocsTool {
             guard let docs = context.docs else {
                 return .failure("No documentation URL is configured for {{title}} ({{NAME}}_DOCS_URL is empty); answer from what you know.")
             }
-            let page: DocsFetcher.Page
-            do {
-                page = try await docs.page(path)
-            } catch let error as DocsFetcher.FetchError {
-                return .failure(error.description + " Set {{NAME}}_DOCS_URL to a reachable mirror, or answer from what you know.")
-            }
-            let text = DocsFetcher.section(of: page.text, about: focus ?? "", maxCharacters: 8000)
-            return try .json(Answer(topic: topic, url: page.url, title: page.title, text: text))
+            return try await docs.answer(topic: topic, path: path, focus: focus, setting: "{{NAME}}_DOCS_URL")
         }
     }
 
