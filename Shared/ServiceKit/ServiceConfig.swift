@@ -71,6 +71,11 @@ public struct ServiceConfig: Sendable {
         return value
     }
 
+    /// ``seconds(_:default:)`` as a `Duration` (millisecond precision), for timeouts and intervals.
+    public func duration(_ variable: String, defaultSeconds: Double) throws -> Duration {
+        .milliseconds(Int64((try seconds(variable, default: defaultSeconds) * 1000).rounded()))
+    }
+
     /// A duration in seconds; accepts `15`, `1.5`, `15s`, `500ms`, `2m`.
     public func seconds(_ variable: String, default defaultValue: Double) throws -> Double {
         guard let text = raw(variable) else { return defaultValue }

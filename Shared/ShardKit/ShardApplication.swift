@@ -21,7 +21,7 @@ public struct ShardSettings: Sendable {
         self.listen = try ListenSettings(config: config, defaultPort: defaultPort)
         self.endpoint = MCPEndpointSettings(
             allowedOrigins: config.list("MCP_ALLOWED_ORIGINS"),
-            sessionIdleTimeout: .seconds(try config.seconds("MCP_SESSION_IDLE_TIMEOUT", default: 1800)))
+            sessionIdleTimeout: try config.duration("MCP_SESSION_IDLE_TIMEOUT", defaultSeconds: 1800))
     }
 
     public static func declared(defaultPort: Int) -> [SettingSpec] {

@@ -7,6 +7,8 @@ import Testing
         #expect(try config.int("PORT", default: 1) == 9200)
         #expect(try config.int("MISSING", default: 7) == 7)
         #expect(try config.seconds("GATEWAY_PROBE_INTERVAL", default: 15) == 0.5)
+        #expect(try config.duration("GATEWAY_PROBE_INTERVAL", defaultSeconds: 15) == .milliseconds(500))
+        #expect(try config.duration("NOT_SET_ANYWHERE", defaultSeconds: 1.5) == .milliseconds(1500))
         #expect(config.list("LIST") == ["a", "b", "c"])
         #expect(try config.bool("FLAG", default: false))
     }

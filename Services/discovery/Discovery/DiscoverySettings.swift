@@ -37,11 +37,11 @@ public struct DiscoverySettings: Sendable {
             throw ConfigurationError(variable: "DISCOVERY_LABEL_PREFIX", reason: "must be letters, digits, '.', '_', '-' or '/'")
         }
         self.preferredNetwork = config.string("DISCOVERY_NETWORK")
-        self.relistInterval = Self.duration(try config.seconds("DISCOVERY_INTERVAL", default: 30))
+        self.relistInterval = try config.duration("DISCOVERY_INTERVAL", defaultSeconds: 30)
         self.staticFile = config.string("DISCOVERY_STATIC")
-        self.healthInterval = Self.duration(try config.seconds("DISCOVERY_HEALTH_INTERVAL", default: 15))
-        self.healthTimeout = Self.duration(try config.seconds("DISCOVERY_HEALTH_TIMEOUT", default: 5))
-        self.removeGrace = Self.duration(try config.seconds("DISCOVERY_REMOVE_GRACE", default: 300))
+        self.healthInterval = try config.duration("DISCOVERY_HEALTH_INTERVAL", defaultSeconds: 15)
+        self.healthTimeout = try config.duration("DISCOVERY_HEALTH_TIMEOUT", defaultSeconds: 5)
+        self.removeGrace = try config.duration("DISCOVERY_REMOVE_GRACE", defaultSeconds: 300)
         self.databaseURL = try config.secret("DATABASE_URL")
         self.sqlitePath = config.string("DISCOVERY_SQLITE_PATH", default: "data/discovery.sqlite")
         self.redisURL = try config.secret("REDIS_URL")
@@ -54,10 +54,6 @@ public struct DiscoverySettings: Sendable {
         if let url = prAutomationURL, URL(string: url)?.host == nil {
             throw ConfigurationError(variable: "PR_AUTOMATION_URL", reason: "must be an http(s) URL such as http://pr-automation:9130")
         }
-    }
-
-    static func duration(_ seconds: Double) -> Duration {
-        .milliseconds(Int64(seconds * 1000))
     }
 
     /// The variables above, for `.env.example`, the docs and the compose consistency test.

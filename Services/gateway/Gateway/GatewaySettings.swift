@@ -34,9 +34,9 @@ public struct GatewaySettings: Sendable {
         self.endpoint = MCPEndpointSettings(
             allowedOrigins: config.list("GATEWAY_ALLOWED_ORIGINS"),
             allowedHosts: config.list("GATEWAY_ALLOWED_HOSTS"),
-            sessionIdleTimeout: .seconds(try config.seconds("GATEWAY_SESSION_IDLE_TIMEOUT", default: 1800)),
+            sessionIdleTimeout: try config.duration("GATEWAY_SESSION_IDLE_TIMEOUT", defaultSeconds: 1800),
             maxSessions: try config.int("GATEWAY_MAX_SESSIONS", default: 1000, range: 1...100_000),
-            keepAliveInterval: .seconds(try config.seconds("GATEWAY_KEEPALIVE_INTERVAL", default: 25)),
+            keepAliveInterval: try config.duration("GATEWAY_KEEPALIVE_INTERVAL", defaultSeconds: 25),
             maxBodyBytes: try config.int("GATEWAY_MAX_BODY_BYTES", default: 4 << 20, range: 1024...(256 << 20)))
         self.staticShards = try ShardEndpoint.parseList(config.string("GATEWAY_SHARDS") ?? "", variable: "GATEWAY_SHARDS")
         self.configFile = config.string("GATEWAY_CONFIG")
@@ -49,9 +49,9 @@ public struct GatewaySettings: Sendable {
         }
         self.publicURL = config.string("GATEWAY_PUBLIC_URL", default: "http://waldorf:\(listen.port)")
         self.internalURL = config.string("GATEWAY_INTERNAL_URL", default: "http://gateway:\(listen.port)")
-        self.probeInterval = .milliseconds(Int64(try config.seconds("GATEWAY_PROBE_INTERVAL", default: 15) * 1000))
-        self.callTimeout = .milliseconds(Int64(try config.seconds("GATEWAY_CALL_TIMEOUT", default: 60) * 1000))
-        self.probeTimeout = .milliseconds(Int64(try config.seconds("GATEWAY_PROBE_TIMEOUT", default: 5) * 1000))
+        self.probeInterval = try config.duration("GATEWAY_PROBE_INTERVAL", defaultSeconds: 15)
+        self.callTimeout = try config.duration("GATEWAY_CALL_TIMEOUT", defaultSeconds: 60)
+        self.probeTimeout = try config.duration("GATEWAY_PROBE_TIMEOUT", defaultSeconds: 5)
         self.discoveryURL = config.string("GATEWAY_DISCOVERY_URL")
         self.redisURL = try config.secret("REDIS_URL")
         if let url = discoveryURL, URL(string: url)?.host == nil {

@@ -60,11 +60,11 @@ public struct TraefikSettings: Sendable {
             apiURL: apiURL,
             dynamicDirectory: config.string("TRAEFIK_DYNAMIC_DIR", default: "/dynamic"),
             applyTimeout: .milliseconds(Int64(applyTimeout * 1000)),
-            requestTimeout: .milliseconds(Int64(try config.seconds("TRAEFIK_REQUEST_TIMEOUT", default: 5) * 1000)),
+            requestTimeout: try config.duration("TRAEFIK_REQUEST_TIMEOUT", defaultSeconds: 5),
             validatorPath: config.string("TRAEFIK_VALIDATOR"),
             httpsAddress: httpsAddress,
             docsURL: docsURL,
-            docsCacheTTL: .milliseconds(Int64(try config.seconds("TRAEFIK_DOCS_CACHE_TTL", default: 3600) * 1000)))
+            docsCacheTTL: try config.duration("TRAEFIK_DOCS_CACHE_TTL", defaultSeconds: 3600))
     }
 
     /// The variables above, for `.env.example`, the docs and the compose consistency test.

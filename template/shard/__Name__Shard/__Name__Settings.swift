@@ -46,9 +46,9 @@ public struct {{Name}}Settings: Sendable {
             url: url,
             statusPath: config.string("{{NAME}}_STATUS_PATH", default: "/"),
             apiToken: try config.secret("{{NAME}}_API_TOKEN"),
-            requestTimeout: .milliseconds(Int64(try config.seconds("{{NAME}}_REQUEST_TIMEOUT", default: 5) * 1000)),
+            requestTimeout: try config.duration("{{NAME}}_REQUEST_TIMEOUT", defaultSeconds: 5),
             docsURL: docsURL,
-            docsCacheTTL: .milliseconds(Int64(try config.seconds("{{NAME}}_DOCS_CACHE_TTL", default: 3600) * 1000)))
+            docsCacheTTL: try config.duration("{{NAME}}_DOCS_CACHE_TTL", defaultSeconds: 3600))
     }
 
     /// The variables above, for `.env.example`, the docs and the compose consistency test.
