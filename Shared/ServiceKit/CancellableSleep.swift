@@ -12,12 +12,18 @@ import NIOPosix
 public func cancellableSleep(for duration: Duration) async throws {
     let loop = MultiThreadedEventLoopGroup.singleton.any()
     let promise = loop.makePromise(of: Void.self)
-    let nanoseconds = duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
-    let scheduled = loop.scheduleTask(in: .nanoseconds(max(0, nanoseconds))) { promise.succeed() }
+    let scheduled = loop.scheduleTask(in: max(.zero, TimeAmount(duration))) { promise.succeed() }
     try await withTaskCancellationHandler {
         try await promise.futureResult.get()
     } onCancel: {
         scheduled.cancel()
         promise.fail(CancellationError())
+    }
+}
+
+extension TimeAmount {
+    /// NIO's time amount for a Swift `Duration` (nanosecond precision).
+    public init(_ duration: Duration) {
+        self = .nanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
     }
 }

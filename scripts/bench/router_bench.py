@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import statistics
 import sys
 import time
@@ -73,7 +74,10 @@ async def main() -> None:
     fake, router, router_pid = sys.argv[1], sys.argv[2], int(sys.argv[3])
     litellm = sys.argv[4] if len(sys.argv) > 4 else None
     litellm_pid = int(sys.argv[5]) if len(sys.argv) > 5 else None
-    targets = [("direct", fake), ("router", router)] + ([("litellm", litellm)] if litellm else [])
+    # FLOOR_URL: Tests/Benchmarks/ProxyFloor in front of the same upstream, a bare Hummingbird +
+    # AsyncHTTPClient forwarder (it buffers bodies, so it is left out of the streaming row).
+    floor = os.environ.get("FLOOR_URL")
+    targets = [("direct", fake), ("router", router)] + ([("bare forwarder", floor)] if floor else []) + ([("litellm", litellm)] if litellm else [])
     rss_idle = {"router": rss_mb(router_pid), **({"litellm": rss_mb(litellm_pid)} if litellm_pid else {})}
     rows = []
     results: dict = {}
@@ -83,6 +87,8 @@ async def main() -> None:
             results[(name, c)] = (statistics.median(lat), pct(lat, 0.99), rps)
     ttft = {}
     for name, url in targets:
+        if name == "bare forwarder":
+            continue
         lat, _ = await run(url, 1, 300, stream=True)
         ttft[name] = statistics.median(lat)
     rss_after = {"router": rss_mb(router_pid), **({"litellm": rss_mb(litellm_pid)} if litellm_pid else {})}
@@ -97,7 +103,7 @@ async def main() -> None:
             print(f"| {c} | {name} | {p50:.3f} | {p99:.3f} | {rps:.0f} | {over or '- | -'} |")
     print()
     print("Streaming time to first content token, concurrency 1 (median): " + ", ".join(
-        f"{name} {ttft[name]:.3f} ms" + ("" if name == "direct" else f" (+{ttft[name] - ttft['direct']:.3f})") for name, _ in targets))
+        f"{name} {ttft[name]:.3f} ms" + ("" if name == "direct" else f" (+{ttft[name] - ttft['direct']:.3f})") for name in ttft))
     print()
     print("Router's own x-router-overhead-ms (inside the process, upstream time excluded): " + ", ".join(
         f"concurrency {c}: p50 {statistics.median(v):.3f} ms, p99 {pct(v, 0.99):.3f} ms" for c, v in sorted(SELF_REPORTED.items())))

@@ -128,7 +128,8 @@ final class Catalog: Sendable {
     }
 
     /// Routes a call by its aggregated name and returns the shard's result unchanged.
-    func call(_ name: String, arguments: [String: Value]?, meta: Metadata?, profile: String = GatewayProfile.defaultName) async throws -> CallTool.Result {
+    /// Calls a tool by its gateway name; `arguments` is a JSON object's bytes.
+    func call(_ name: String, arguments: Data?, meta: Metadata?, profile: String = GatewayProfile.defaultName) async throws -> ShardToolResult {
         guard let route = snapshot(for: profile).routes[name] else { throw GatewayError.unknownTool(name) }
         return try await call(shard: route.shard, tool: route.originalName, arguments: arguments, meta: meta, reportedName: name)
     }
@@ -168,7 +169,7 @@ final class Catalog: Sendable {
     }
 
     /// Calls a shard's tool by the shard's own names (the REST form).
-    func call(shard: String, tool: String, arguments: [String: Value]?, meta: Metadata?, reportedName: String? = nil) async throws -> CallTool.Result {
+    func call(shard: String, tool: String, arguments: Data?, meta: Metadata?, reportedName: String? = nil) async throws -> ShardToolResult {
         let connection = try await healthyConnection(shard)
         let started = ContinuousClock.now
         var outcome = "error"
@@ -179,7 +180,7 @@ final class Catalog: Sendable {
         }
         do {
             let result = try await connection.callTool(tool, arguments: arguments, meta: meta, timeout: callTimeout)
-            outcome = result.isError == true ? "tool_error" : "ok"
+            outcome = result.isError ? "tool_error" : "ok"
             return result
         } catch let error as MCPError {
             outcome = error.code == -32001 ? "timeout" : "error"

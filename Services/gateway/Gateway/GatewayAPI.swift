@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import MCP
 import MCPShared
+import NIOCore
 import ServiceKit
 
 /// The REST side of the gateway: the shard registry and the seed's tool-call form.
@@ -51,19 +52,20 @@ struct GatewayAPI {
             let shard = try context.parameters.require("shard")
             let tool = try context.parameters.require("tool")
             let body = try await request.collectBody(upTo: maxBodyBytes)
-            let arguments: [String: Value]?
+            let arguments: Data?
             if body.readableBytes == 0 {
                 arguments = nil
             } else {
-                do {
-                    arguments = try JSONDecoder().decode([String: Value].self, from: Data(body.readableBytesView))
-                } catch {
+                let bytes = Data(body.readableBytesView)
+                guard (try? JSONSerialization.jsonObject(with: bytes)) is [String: Any] else {
                     throw ServiceError(.badRequest, "the body must be a JSON object of tool arguments")
                 }
+                arguments = bytes
             }
             do {
+                // The shard's result, unchanged.
                 let result = try await catalog.call(shard: shard, tool: tool, arguments: arguments, meta: nil)
-                return try JSONResponse.make(result)
+                return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: result.json)))
             } catch let error as MCPError {
                 throw ServiceError(Self.status(for: error), error.errorDescription ?? "\(error)")
             }

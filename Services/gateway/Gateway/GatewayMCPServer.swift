@@ -31,14 +31,14 @@ struct GatewayMCPServer {
         await server.withMethodHandler(CallTool.self) { params in
             CallerIdentity.log(Server.currentHandlerContext?.httpContext, tool: params.name, logger: logger)
             guard var meta = params._meta, let clientToken = meta.progressToken else {
-                return try await catalog.call(params.name, arguments: params.arguments, meta: params._meta, profile: profile)
+                return try await catalog.call(params.name, arguments: ShardToolResult.arguments(params.arguments), meta: params._meta, profile: profile).decoded()
             }
             let relayToken = catalog.progressRelay.register(original: clientToken) { progress in
                 try? await session.server?.notify(ProgressNotification.message(progress))
             }
             defer { catalog.progressRelay.unregister(relayToken) }
             meta.progressToken = relayToken
-            return try await catalog.call(params.name, arguments: params.arguments, meta: meta, profile: profile)
+            return try await catalog.call(params.name, arguments: ShardToolResult.arguments(params.arguments), meta: meta, profile: profile).decoded()
         }
         return server
     }

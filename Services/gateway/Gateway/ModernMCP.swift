@@ -69,6 +69,8 @@ struct ModernMCP: Sendable {
             return failure(id: id, status: 400, code: -32600, "Invalid Request: no method")
         }
         guard id != nil else { return Reply(status: 202, body: nil) }  // a notification: nothing to answer
+        // The id goes back as the client wrote it.
+        let idJSON = RawJSON.member("id", in: body) ?? Self.encodeID(id)
         let params = object["params"] as? [String: Any] ?? [:]
         let meta = params["_meta"] as? [String: Any] ?? [:]
         let headerVersion = Self.header(headers, "MCP-Protocol-Version")
@@ -97,23 +99,23 @@ struct ModernMCP: Sendable {
         do {
             switch method {
             case "server/discover":
-                return Self.reply(id: id, encodedResult: encodedDiscover)
+                return Self.reply(idJSON: idJSON, encodedResult: encodedDiscover)
             case "ping":
                 return try result(id: id, [:])
             case "tools/list":
-                return Self.reply(id: id, encodedResult: catalog.snapshot(for: profile).encodedLists.tools, cacheable: true)
+                return Self.reply(idJSON: idJSON, encodedResult: catalog.snapshot(for: profile).encodedLists.tools, cacheable: true)
             case "prompts/list":
-                return Self.reply(id: id, encodedResult: catalog.snapshot(for: profile).encodedLists.prompts, cacheable: true)
+                return Self.reply(idJSON: idJSON, encodedResult: catalog.snapshot(for: profile).encodedLists.prompts, cacheable: true)
             case "resources/list":
-                return Self.reply(id: id, encodedResult: catalog.snapshot(for: profile).encodedLists.resources, cacheable: true)
+                return Self.reply(idJSON: idJSON, encodedResult: catalog.snapshot(for: profile).encodedLists.resources, cacheable: true)
             case "tools/call":
-                let call = try decode(CallTool.Parameters.self, from: params)
+                let call = try ToolCall(params, body: body)
                 CallerIdentity.log(MCP.HTTPRequest(method: "POST", headers: headers), tool: call.name, logger: logger)
                 if let token = Self.progressToken(meta["progressToken"]) {
-                    return progressCall(id: id, call: call, clientToken: token)
+                    return progressCall(idJSON: idJSON, call: call, clientToken: token)
                 }
                 let outcome = try await catalog.call(call.name, arguments: call.arguments, meta: nil, profile: profile)
-                return Self.reply(id: id, encodedResult: try Self.resultEncoder.encode(outcome))
+                return Self.reply(idJSON: idJSON, encodedResult: outcome.json)
             case "prompts/get":
                 let get = try decode(GetPrompt.Parameters.self, from: params)
                 return try result(id: id, encode(try await catalog.getPrompt(get.name, arguments: get.arguments, profile: profile)))
@@ -133,10 +135,9 @@ struct ModernMCP: Sendable {
     }
 
     /// A call whose progress flows back on the request's own SSE stream.
-    private func progressCall(id: Any?, call: CallTool.Parameters, clientToken: ProgressToken) -> Reply {
-        let idData = (try? JSONSerialization.data(withJSONObject: [id ?? NSNull()])) ?? Data("[null]".utf8)
-        return Reply(status: 200, body: nil) { emit in
-            let id = (try? JSONSerialization.jsonObject(with: idData) as? [Any])?.first
+    private func progressCall(idJSON: Data, call: ToolCall, clientToken: ProgressToken) -> Reply {
+        Reply(status: 200, body: nil) { emit in
+            let id = try? JSONSerialization.jsonObject(with: idJSON, options: .fragmentsAllowed)
             let relayToken = catalog.progressRelay.register(original: clientToken) { progress in
                 if let data = try? JSONEncoder().encode(ProgressNotification.message(progress)) { emit(data) }
             }
@@ -144,11 +145,31 @@ struct ModernMCP: Sendable {
             do {
                 let outcome = try await catalog.call(
                     call.name, arguments: call.arguments, meta: Metadata(progressToken: relayToken), profile: profile)
-                return (try? result(id: id, encode(outcome)).body) ?? Data()
+                return Self.reply(idJSON: idJSON, encodedResult: outcome.json).body ?? Data()
             } catch let mcpError as MCPError {
                 return failure(id: id, status: 200, code: mcpError.code, mcpError.errorDescription ?? "\(mcpError)").body ?? Data()
             } catch {
                 return failure(id: id, status: 200, code: -32603, "Internal error: \(error.plainDescription)").body ?? Data()
+            }
+        }
+    }
+
+    /// A `tools/call`'s name and arguments, read from the parsed params; the arguments stay JSON
+    /// bytes all the way to the shard (see `ShardToolResult`).
+    struct ToolCall: Sendable {
+        let name: String
+        let arguments: Data?
+
+        /// `params` is `body` parsed.
+        init(_ params: [String: Any], body: Data) throws {
+            guard let name = params["name"] as? String else { throw MCPError.invalidParams("tools/call needs params.name, a string") }
+            self.name = name
+            switch params["arguments"] {
+            case nil, is NSNull: arguments = nil
+            case let object as [String: Any]:
+                arguments = try RawJSON.member("params", "arguments", in: body)
+                    ?? JSONSerialization.data(withJSONObject: object, options: .withoutEscapingSlashes)
+            default: throw MCPError.invalidParams("tools/call params.arguments must be an object")
             }
         }
     }
@@ -175,17 +196,10 @@ struct ModernMCP: Sendable {
         ]
     }
 
-    static let resultEncoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .withoutEscapingSlashes
-        return encoder
-    }()
-
     /// `{"jsonrpc":"2.0","id":…,"result":…}` around a result that is already JSON, with the
     /// modern fields spliced in: no decode and re-encode of what may be a large tool list or
     /// tool output (JSON objects do not care where a member is, so the fields go first).
-    static func reply(id: Any?, encodedResult: Data, cacheable: Bool = false) -> Reply {
-        let idJSON = (try? JSONSerialization.data(withJSONObject: [id ?? NSNull()])).map { Data($0.dropFirst().dropLast()) } ?? Data("null".utf8)
+    static func reply(idJSON: Data, encodedResult: Data, cacheable: Bool = false) -> Reply {
         var body = Data(#"{"jsonrpc":"2.0","id":"#.utf8)
         body.append(idJSON)
         body.append(Data(#","result":{"resultType":"complete""#.utf8))
@@ -198,6 +212,10 @@ struct ModernMCP: Sendable {
         body.append(contentsOf: members)
         body.append(UInt8(ascii: "}"))
         return Reply(status: 200, body: body)
+    }
+
+    static func encodeID(_ id: Any?) -> Data {
+        (try? JSONSerialization.data(withJSONObject: [id ?? NSNull()])).map { Data($0.dropFirst().dropLast()) } ?? Data("null".utf8)
     }
 
     private func encode(_ value: some Encodable) throws -> [String: Any] {

@@ -108,7 +108,7 @@ struct ProfileEndpoints: Sendable {
         }
         CallerIdentity.log(identify(MCP.HTTPRequest(method: "POST", headers: request.headers.plain), context: context), tool: tool, logger: context.logger)
         do {
-            let result = try await catalog.call(tool, arguments: arguments, meta: nil, profile: profile.name)
+            let result = try await catalog.call(tool, arguments: ShardToolResult.arguments(arguments), meta: nil, profile: profile.name).decoded()
             if result.isError == true {
                 return try Self.detail(.unprocessableContent, result.textContent.isEmpty ? "The tool reported an error." : result.textContent)
             }

@@ -48,7 +48,7 @@ actor ShardConnection {
         do {
             // On timeout the client is dropped, which fails its pending requests, so a shard that
             // accepts a connection but never answers cannot hold the probe loop.
-            let listed = try await withDeadline(timeout, onTimeout: { await self.dropClient() }) {
+            let listed = try await withDeadline(timeout, onTimeout: { await self.cancelConnecting(); await self.dropClient() }) {
                 try await self.listEverything()
             }
             (tools, prompts, resources) = listed
@@ -114,9 +114,10 @@ actor ShardConnection {
         return try await client.send(ReadResource.request(.init(uri: uri))).value
     }
 
-    /// Calls `tool` (the shard's own name) and waits at most `timeout`; on timeout or client
-    /// cancellation the shard gets `notifications/cancelled`.
-    func callTool(_ tool: String, arguments: [String: Value]?, meta: Metadata?, timeout: Duration) async throws -> CallTool.Result {
+    /// Calls `tool` (the shard's own name) with `arguments` (a JSON object's bytes, passed through
+    /// as the client sent them) and waits at most `timeout`; on timeout or client cancellation the
+    /// shard gets `notifications/cancelled`.
+    func callTool(_ tool: String, arguments: Data?, meta: Metadata?, timeout: Duration) async throws -> ShardToolResult {
         do {
             return try await callOnce(tool, arguments: arguments, meta: meta, timeout: timeout)
         } catch MCPClientTransportError.sessionExpired {
@@ -128,16 +129,18 @@ actor ShardConnection {
 
     /// One `tools/call` on the shard's session, sent and read by the transport directly (see
     /// `StreamableHTTPClientTransport.exchange`); progress on the way is relayed before the result.
-    private func callOnce(_ tool: String, arguments: [String: Value]?, meta: Metadata?, timeout: Duration) async throws -> CallTool.Result {
-        let (client, transport) = try await connectedSession()
+    private func callOnce(_ tool: String, arguments: Data?, meta: Metadata?, timeout: Duration) async throws -> ShardToolResult {
         nextRequestNumber += 1
         let id = "gw-\(nextRequestNumber)"
-        let request = try Self.encoder.encode(CallTool.request(id: .string(id), .init(name: tool, arguments: arguments, meta: meta)))
+        let request = try ShardToolResult.request(id: id, tool: tool, arguments: arguments, meta: meta)
         let progressRelay = self.progressRelay
-        let answer: Data
+        let answer: JSONRPCResponse
         do {
-            answer = try await withDeadline(timeout, "no answer from \(endpoint.name)") {
-                try await transport.exchange(request, id: id) { message in
+            // The deadline covers (re)connecting too: a shard that accepts a connection and never
+            // answers `initialize` must not hold a call past GATEWAY_CALL_TIMEOUT.
+            answer = try await withDeadline(timeout, "no answer from \(endpoint.name)", onTimeout: { await self.cancelConnecting() }) {
+                let transport = try await self.connectedSession().1
+                return try await transport.exchange(request, id: id) { message in
                     if let progress = Self.progress(in: message) {
                         await progressRelay.deliver(progress)
                     } else {
@@ -146,16 +149,13 @@ actor ShardConnection {
                 }
             }
         } catch is DeadlineExceeded {
-            await Self.sendCancelled(id, reason: "gateway timeout", via: client)
+            if let client { await Self.sendCancelled(id, reason: "gateway timeout", via: client) }
             throw GatewayError.timedOut(tool, after: timeout)
         } catch is CancellationError {
-            await Self.sendCancelled(id, reason: "client cancelled", via: client)
+            if let client { await Self.sendCancelled(id, reason: "client cancelled", via: client) }
             throw CancellationError()
         }
-        switch try Self.decoder.decode(Response<CallTool>.self, from: answer).result {
-        case .success(let result): return result
-        case .failure(let error): throw error
-        }
+        return try ShardToolResult(answer)
     }
 
     /// Tells the shard to stop working on a request. From a task of its own: the caller's task may
@@ -172,7 +172,6 @@ actor ShardConnection {
         return notification.params
     }
 
-    private static let encoder = JSONEncoder()
     private static let decoder = JSONDecoder()
 
     private func connectedSession() async throws -> (Client, StreamableHTTPClientTransport) {
@@ -206,6 +205,12 @@ actor ShardConnection {
         self.transport = transport
         self.capabilities = capabilities
         return client
+    }
+
+    /// Fails a connect in progress (its `initialize` may never be answered): awaiting a task's
+    /// value ignores the waiter's cancellation, so a deadline must cancel the task itself.
+    private func cancelConnecting() {
+        connecting?.cancel()
     }
 
     func dropClient() async {

@@ -61,7 +61,7 @@ public actor StreamableHTTPClientTransport: Transport {
         self.endpoint = endpoint
         self.httpClient = httpClient
         self.extraHeaders = headers
-        self.requestTimeout = .nanoseconds(Int64(requestTimeout.components.seconds) * 1_000_000_000 + requestTimeout.components.attoseconds / 1_000_000_000)
+        self.requestTimeout = TimeAmount(requestTimeout)
         self.maxResponseBytes = maxResponseBytes
         self.logger = logger ?? Logger(label: "mcp.client.http", factory: { _ in SwiftLogNoOpLogHandler() })
         (incoming, incomingContinuation) = AsyncThrowingStream<Data, any Error>.makeStream()
@@ -93,11 +93,13 @@ public actor StreamableHTTPClientTransport: Transport {
     /// Sends one JSON-RPC request and returns its response, read straight off the HTTP answer
     /// instead of through the SDK `Client`'s message loop (two task hand-offs fewer per call: the
     /// gateway's hot path). Every other message of the same answer (progress, server requests)
-    /// goes to `other` first, in order, so it always arrives before the result does.
-    public func exchange(_ data: Data, id: String, other: (Data) async -> Void) async throws -> Data {
-        var response: Data?
-        try await post(data) { message in
-            if response == nil, Self.isResponse(message, to: id) { response = message } else { await other(message) }
+    /// goes to `other` first, in order, so it always arrives before the result does. The answer
+    /// must be complete within `timeout` (AsyncHTTPClient's deadline covers the body too), else
+    /// `HTTPClientError.deadlineExceeded`.
+    public func exchange(_ data: Data, id: String, timeout: Duration? = nil, other: (Data) async -> Void) async throws -> JSONRPCResponse {
+        var response: JSONRPCResponse?
+        try await post(data, timeout: timeout.map(TimeAmount.init) ?? requestTimeout) { message in
+            if response == nil, let answer = JSONRPCResponse(message, to: id) { response = answer } else { await other(message) }
         }
         guard let response else { throw MCPClientTransportError.noResponse(id) }
         return response
@@ -106,13 +108,8 @@ public actor StreamableHTTPClientTransport: Transport {
     /// Hands a message to the SDK `Client` (what `send` does with everything it reads).
     public func deliverToClient(_ message: Data) { deliver(message) }
 
-    static func isResponse(_ message: Data, to id: String) -> Bool {
-        guard let object = try? JSONSerialization.jsonObject(with: message) as? [String: Any] else { return false }
-        return object["id"] as? String == id && (object["result"] != nil || object["error"] != nil)
-    }
-
     /// POSTs `data` and passes every message of the answer (JSON or event stream) to `each`.
-    private func post(_ data: Data, each: (Data) async throws -> Void) async throws {
+    private func post(_ data: Data, timeout: TimeAmount? = nil, each: (Data) async throws -> Void) async throws {
         guard !closed else { throw MCPClientTransportError.closed }
         var request = HTTPClientRequest(url: endpoint)
         request.method = .POST
@@ -124,7 +121,7 @@ public actor StreamableHTTPClientTransport: Transport {
         request.body = .bytes(ByteBuffer(bytes: data))
 
         logger.trace("MCP POST", metadata: ["endpoint": "\(endpoint)", "bytes": "\(data.count)"])
-        let response = try await httpClient.execute(request, timeout: requestTimeout)
+        let response = try await httpClient.execute(request, timeout: timeout ?? requestTimeout)
         logger.trace("MCP response", metadata: ["status": "\(response.status.code)", "type": "\(response.headers.first(name: "Content-Type") ?? "-")"])
         if let newSession = response.headers.first(name: HTTPHeaderName.sessionID) {
             sessionID = newSession
@@ -178,5 +175,34 @@ public actor StreamableHTTPClientTransport: Transport {
             return message
         }
         return String(body.prefix(300))
+    }
+}
+
+/// A JSON-RPC response read off the wire, parsed once with JSONSerialization so a caller can pass
+/// its result through without decoding it into the SDK's types (`Value`'s Codable decoding tries
+/// every JSON type in turn and runs a regular expression on every string: the biggest cost of a
+/// gateway `tools/call` before this).
+public struct JSONRPCResponse: @unchecked Sendable {  // immutable JSONSerialization output
+    public let data: Data
+    private let object: [String: Any]
+
+    /// Nil when `message` is not the response (result or error) to request `id`.
+    public init?(_ message: Data, to id: String) {
+        guard let object = try? JSONSerialization.jsonObject(with: message) as? [String: Any],
+              object["id"] as? String == id, object["result"] != nil || object["error"] != nil else { return nil }
+        self.data = message
+        self.object = object
+    }
+
+    /// The result object's bytes as the server wrote them, and parsed; throws the JSON-RPC error
+    /// the server sent.
+    public func resultJSON() throws -> (json: Data, object: [String: Any]) {
+        if let result = object["result"] as? [String: Any] {
+            let json = try RawJSON.member("result", in: data) ?? JSONSerialization.data(withJSONObject: result, options: .withoutEscapingSlashes)
+            return (json, result)
+        }
+        guard let error = object["error"] as? [String: Any] else { throw MCPError.parseError("the response's result is not an object") }
+        throw (try? JSONDecoder().decode(MCPError.self, from: JSONSerialization.data(withJSONObject: error)))
+            ?? MCPError.internalError(error["message"] as? String ?? "the server answered with an error")
     }
 }

@@ -140,19 +140,43 @@ configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 256
 let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
 func fmt(_ value: Double) -> String { String(format: "%.3f", value) }
 
-print("| concurrency | client era at the gateway | direct p50 ms | direct p99 ms | direct calls/s | gateway p50 ms | gateway p99 ms | gateway calls/s | added p50 ms | added p99 ms |")
-print("|---|---|---|---|---|---|---|---|---|---|")
-for concurrency in [1, 32, 128] {
+/// CPU time (user + system) the gateway process has used so far, when BENCH_GATEWAY_PID names it:
+/// on a shared 2-core machine wall-clock latency is noisy, CPU per call much less so.
+func gatewayCPUSeconds() -> Double? {
+    guard let pid = ProcessInfo.processInfo.environment["BENCH_GATEWAY_PID"],
+          let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let afterName = stat.range(of: ") ") else { return nil }
+    let fields = stat[afterName.upperBound...].split(separator: " ")
+    guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+    return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+}
+
+print("| concurrency | client era at the gateway | direct p50 ms | direct p99 ms | direct calls/s | gateway p50 ms | gateway p99 ms | gateway calls/s | added p50 ms | added p99 ms | gateway CPU ms/call |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
+// BENCH_LEVELS=1,32 narrows the run for quick A/B comparisons while working on the gateway.
+let levels = ProcessInfo.processInfo.environment["BENCH_LEVELS"].map { $0.split(separator: ",").compactMap { Int($0) } } ?? [1, 32, 128]
+for concurrency in levels {
     let direct = try await measureCalls(client, url: shardURL, tool: shardTool, concurrency: concurrency, calls: calls)
+    if let floorURL = ProcessInfo.processInfo.environment["BENCH_FLOOR_URL"] {
+        // The shard's own session calls through a bare forwarder (Tests/Benchmarks/ProxyFloor).
+        let viaFloor = try await measureCalls(client, url: floorURL, tool: shardTool, concurrency: concurrency, calls: calls)
+        print("| \(concurrency) | bare Hummingbird + AsyncHTTPClient forwarder, no MCP work (2025-11-25) | \(fmt(direct.p50)) | \(fmt(direct.p99)) | \(Int(direct.perSecond)) | \(fmt(viaFloor.p50)) | \(fmt(viaFloor.p99)) | \(Int(viaFloor.perSecond)) | \(fmt(viaFloor.p50 - direct.p50)) | \(fmt(viaFloor.p99 - direct.p99)) | - |")
+    }
     for modern in [false, true] {
+        let cpuBefore = gatewayCPUSeconds()
         let viaGateway = try await measureCalls(client, url: gatewayURL, tool: gatewayTool, concurrency: concurrency, calls: calls, modern: modern)
-        print("| \(concurrency) | \(modern ? "2026-07-28 (stateless)" : "2025-11-25 (session)") | \(fmt(direct.p50)) | \(fmt(direct.p99)) | \(Int(direct.perSecond)) | \(fmt(viaGateway.p50)) | \(fmt(viaGateway.p99)) | \(Int(viaGateway.perSecond)) | \(fmt(viaGateway.p50 - direct.p50)) | \(fmt(viaGateway.p99 - direct.p99)) |")
+        // Warm-up calls (one per worker) are included: a rounding error at these counts.
+        let cpuAfter = gatewayCPUSeconds()
+        let served = Double(max(1, calls / concurrency) * concurrency + concurrency)
+        let cpuPerCall = cpuBefore.flatMap { before in cpuAfter.map { fmt(($0 - before) * 1000 / served) } } ?? "-"
+        print("| \(concurrency) | \(modern ? "2026-07-28 (stateless)" : "2025-11-25 (session)") | \(fmt(direct.p50)) | \(fmt(direct.p99)) | \(Int(direct.perSecond)) | \(fmt(viaGateway.p50)) | \(fmt(viaGateway.p99)) | \(Int(viaGateway.perSecond)) | \(fmt(viaGateway.p50 - direct.p50)) | \(fmt(viaGateway.p99 - direct.p99)) | \(cpuPerCall) |")
     }
 }
-let handshake = try await measureHandshake(client, url: gatewayURL, rounds: 500)
-let modernHandshake = try await measureModernHandshake(client, url: gatewayURL, rounds: 500)
+let rounds = Int(ProcessInfo.processInfo.environment["BENCH_HANDSHAKES"] ?? "") ?? 500
+let handshake = try await measureHandshake(client, url: gatewayURL, rounds: rounds)
+let modernHandshake = try await measureModernHandshake(client, url: gatewayURL, rounds: rounds)
 print("")
-print("Connect and list, through the gateway, 500 rounds each:")
+print("Connect and list, through the gateway, \(rounds) rounds each:")
 print("- 2025-11-25: initialize + notifications/initialized + tools/list (a new session each): p50 \(fmt(handshake.p50)) ms, p99 \(fmt(handshake.p99)) ms")
 print("- 2026-07-28: server/discover + tools/list (what Open WebUI 0.12 sends per chat message): p50 \(fmt(modernHandshake.p50)) ms, p99 \(fmt(modernHandshake.p99)) ms")
 try await client.shutdown()

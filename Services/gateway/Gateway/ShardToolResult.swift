@@ -1,0 +1,62 @@
+import Foundation
+import MCP
+import ServiceKit
+
+/// A shard's `tools/call` result as the shard wrote it, and the request that asks for it.
+///
+/// The gateway passes a call's arguments and result through as JSON bytes instead of decoding
+/// them into the SDK's `Value`: its Codable decoding tries every JSON type in turn and runs a
+/// regular expression on every string, which was the largest cost of a call through the gateway
+/// (perf: a fifth of the gateway's CPU time). Only the session era, whose SDK `Server` wants
+/// `CallTool.Result`, decodes (`decoded()`).
+struct ShardToolResult: Sendable {
+    /// The result object's JSON.
+    let json: Data
+    /// The result's `isError`: the tool ran and reported a failure.
+    let isError: Bool
+
+    init(json: Data, isError: Bool) {
+        self.json = json
+        self.isError = isError
+    }
+
+    /// Throws the JSON-RPC error the shard answered with.
+    init(_ response: JSONRPCResponse) throws {
+        let (json, object) = try response.resultJSON()
+        self.init(json: json, isError: object["isError"] as? Bool == true)
+    }
+
+    func decoded() throws -> CallTool.Result {
+        try JSONDecoder().decode(CallTool.Result.self, from: json)
+    }
+
+    /// `{"jsonrpc":"2.0","id":…,"method":"tools/call","params":{"name":…,"arguments":…,"_meta":…}}`
+    /// with the arguments' bytes spliced in unchanged.
+    static func request(id: String, tool: String, arguments: Data?, meta: Metadata?) throws -> Data {
+        var body = Data(#"{"jsonrpc":"2.0","id":"#.utf8)
+        body.append(try encoder.encode(id))
+        body.append(Data(#","method":"tools/call","params":{"name":"#.utf8))
+        body.append(try encoder.encode(tool))
+        if let arguments {
+            body.append(Data(#","arguments":"#.utf8))
+            body.append(arguments)
+        }
+        if let meta {
+            body.append(Data(#","_meta":"#.utf8))
+            body.append(try encoder.encode(meta))
+        }
+        body.append(Data("}}".utf8))
+        return body
+    }
+
+    /// The bytes of tool arguments that arrived as SDK values (session era, REST form).
+    static func arguments(_ values: [String: Value]?) throws -> Data? {
+        try values.map { try encoder.encode($0) }
+    }
+
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .withoutEscapingSlashes
+        return encoder
+    }()
+}

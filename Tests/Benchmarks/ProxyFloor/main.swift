@@ -1,0 +1,41 @@
+import AsyncHTTPClient
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import NIOHTTP1
+
+// A plain HTTP forwarder on the gateway's own stack (Hummingbird server, AsyncHTTPClient client)
+// and nothing else: no parsing, routing, metrics or timeouts. scripts/bench/gateway and router put
+// it in front of the same upstream, so the table shows what any proxy built on this stack adds on this
+// machine next to what the gateway and the router add. Benchmark only.
+//
+// usage: proxy-floor <port> <target-base-url>   (POST <path> is forwarded to <target-base-url><path>)
+
+let arguments = CommandLine.arguments
+guard arguments.count == 3, let port = Int(arguments[1]) else {
+    print("usage: proxy-floor <port> <target-base-url>")
+    exit(2)
+}
+let target = arguments[2]
+/// Hop-by-hop or recomputed: AsyncHTTPClient and Hummingbird write their own.
+let skipped: Set<String> = ["host", "content-length", "connection", "transfer-encoding", "keep-alive"]
+
+let router = Router()
+router.post("**") { request, _ -> Response in
+    var outbound = HTTPClientRequest(url: target + request.uri.path)
+    outbound.method = .POST
+    for field in request.headers where !skipped.contains(field.name.canonicalName) {
+        outbound.headers.add(name: field.name.rawName, value: field.value)
+    }
+    outbound.body = .bytes(try await request.body.collect(upTo: 16 << 20))
+    let answer = try await HTTPClient.shared.execute(outbound, timeout: .seconds(30))
+    var headers = HTTPFields()
+    for header in answer.headers where !skipped.contains(header.name.lowercased()) {
+        if let name = HTTPField.Name(header.name) { headers.append(HTTPField(name: name, value: header.value)) }
+    }
+    let body = try await answer.body.collect(upTo: 16 << 20)
+    return Response(status: .init(code: Int(answer.status.code)), headers: headers, body: .init(byteBuffer: body))
+}
+let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)))
+try await app.runService()
