@@ -62,7 +62,7 @@ func modernCallBody(_ tool: String, id: Int) -> String {
 
 /// `calls` tool calls at `concurrency` workers, each worker with its own session.
 /// `modern`: MCP 2026-07-28, no session (what Open WebUI 0.12's SDK speaks when the server does).
-func measureCalls(_ client: HTTPClient, url: String, tool: String, concurrency: Int, calls: Int, modern: Bool = false) async throws -> Stats {
+func measureCalls(_ client: HTTPClient, url: String, tool: String, concurrency: Int, calls: Int, modern: Bool = false) async throws -> Samples {
     var sessions: [String?] = []
     for _ in 0..<concurrency { sessions.append(modern ? nil : try await openSession(client, url)) }
     let send: @Sendable (String?, Int) async throws -> String = { session, id in
@@ -90,9 +90,35 @@ func measureCalls(_ client: HTTPClient, url: String, tool: String, concurrency: 
         }
         return try await group.reduce(into: []) { $0 += $1 }
     }
-    let elapsed = Double((ContinuousClock.now - started) / .nanoseconds(1)) / 1e9
-    let sorted = latencies.sorted()
-    return Stats(p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), perSecond: Double(sorted.count) / elapsed)
+    let seconds = Double((ContinuousClock.now - started) / .nanoseconds(1)) / 1e9
+    // End the sessions, so repeated rounds stay under the servers' session limits.
+    for case let session? in sessions { try await deleteSession(client, url, session) }
+    return Samples(latencies: latencies, seconds: seconds)
+}
+
+func deleteSession(_ client: HTTPClient, _ url: String, _ session: String) async throws {
+    var delete = HTTPClientRequest(url: url)
+    delete.method = .DELETE
+    delete.headers.add(name: "Mcp-Session-Id", value: session)
+    _ = try await client.execute(delete, timeout: .seconds(5))
+}
+
+/// Latencies and wall time of one or more batches of calls to one target.
+struct Samples {
+    var latencies: [Double] = []
+    var seconds: Double = 0
+    /// Gateway CPU seconds spent on these batches, when measured.
+    var cpuSeconds: Double?
+
+    mutating func add(_ other: Samples) {
+        latencies += other.latencies
+        seconds += other.seconds
+    }
+
+    var stats: Stats {
+        let sorted = latencies.sorted()
+        return Stats(p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), perSecond: Double(sorted.count) / seconds)
+    }
 }
 
 func measureHandshake(_ client: HTTPClient, url: String, rounds: Int) async throws -> Stats {
@@ -103,10 +129,7 @@ func measureHandshake(_ client: HTTPClient, url: String, rounds: Int) async thro
         let session = try await openSession(client, url)
         _ = try await post(client, url, #"{"jsonrpc":"2.0","id":2,"method":"tools/list","params":{}}"#, session: session)
         samples.append(Double((ContinuousClock.now - t0) / .nanoseconds(1)) / 1e6)
-        var delete = HTTPClientRequest(url: url)
-        delete.method = .DELETE
-        delete.headers.add(name: "Mcp-Session-Id", value: session)
-        _ = try await client.execute(delete, timeout: .seconds(5))
+        try await deleteSession(client, url, session)
     }
     let elapsed = Double((ContinuousClock.now - started) / .nanoseconds(1)) / 1e9
     let sorted = samples.sorted()
@@ -155,21 +178,43 @@ print("| concurrency | client era at the gateway | direct p50 ms | direct p99 ms
 print("|---|---|---|---|---|---|---|---|---|---|---|")
 // BENCH_LEVELS=1,32 narrows the run for quick A/B comparisons while working on the gateway.
 let levels = ProcessInfo.processInfo.environment["BENCH_LEVELS"].map { $0.split(separator: ",").compactMap { Int($0) } } ?? [1, 32, 128]
+/// Targets are measured in interleaved rounds (direct, forwarder, gateway, direct, ...), so a
+/// slow spell of this shared machine lands on every column alike instead of on one of them.
+let interleavedRounds = 8
+struct Target {
+    let label: String
+    let url: String
+    let tool: String
+    let modern: Bool
+    let isGateway: Bool
+}
 for concurrency in levels {
-    let direct = try await measureCalls(client, url: shardURL, tool: shardTool, concurrency: concurrency, calls: calls)
+    var targets = [Target(label: "direct", url: shardURL, tool: shardTool, modern: false, isGateway: false)]
     if let floorURL = ProcessInfo.processInfo.environment["BENCH_FLOOR_URL"] {
         // The shard's own session calls through a bare forwarder (Tests/Benchmarks/ProxyFloor).
-        let viaFloor = try await measureCalls(client, url: floorURL, tool: shardTool, concurrency: concurrency, calls: calls)
-        print("| \(concurrency) | bare Hummingbird + AsyncHTTPClient forwarder, no MCP work (2025-11-25) | \(fmt(direct.p50)) | \(fmt(direct.p99)) | \(Int(direct.perSecond)) | \(fmt(viaFloor.p50)) | \(fmt(viaFloor.p99)) | \(Int(viaFloor.perSecond)) | \(fmt(viaFloor.p50 - direct.p50)) | \(fmt(viaFloor.p99 - direct.p99)) | - |")
+        targets.append(Target(label: "bare Hummingbird + AsyncHTTPClient forwarder, no MCP work (2025-11-25)", url: floorURL, tool: shardTool, modern: false, isGateway: false))
     }
-    for modern in [false, true] {
-        let cpuBefore = gatewayCPUSeconds()
-        let viaGateway = try await measureCalls(client, url: gatewayURL, tool: gatewayTool, concurrency: concurrency, calls: calls, modern: modern)
-        // Warm-up calls (one per worker) are included: a rounding error at these counts.
-        let cpuAfter = gatewayCPUSeconds()
-        let served = Double(max(1, calls / concurrency) * concurrency + concurrency)
-        let cpuPerCall = cpuBefore.flatMap { before in cpuAfter.map { fmt(($0 - before) * 1000 / served) } } ?? "-"
-        print("| \(concurrency) | \(modern ? "2026-07-28 (stateless)" : "2025-11-25 (session)") | \(fmt(direct.p50)) | \(fmt(direct.p99)) | \(Int(direct.perSecond)) | \(fmt(viaGateway.p50)) | \(fmt(viaGateway.p99)) | \(Int(viaGateway.perSecond)) | \(fmt(viaGateway.p50 - direct.p50)) | \(fmt(viaGateway.p99 - direct.p99)) | \(cpuPerCall) |")
+    targets.append(Target(label: "2025-11-25 (session)", url: gatewayURL, tool: gatewayTool, modern: false, isGateway: true))
+    targets.append(Target(label: "2026-07-28 (stateless)", url: gatewayURL, tool: gatewayTool, modern: true, isGateway: true))
+    var measured = Array(repeating: Samples(), count: targets.count)
+    let callsPerRound = max(concurrency, calls / interleavedRounds)
+    for _ in 0..<interleavedRounds {
+        for (index, target) in targets.enumerated() {
+            let cpuBefore = target.isGateway ? gatewayCPUSeconds() : nil
+            let batch = try await measureCalls(client, url: target.url, tool: target.tool, concurrency: concurrency, calls: callsPerRound, modern: target.modern)
+            measured[index].add(batch)
+            if let cpuBefore, let cpuAfter = gatewayCPUSeconds() {
+                measured[index].cpuSeconds = (measured[index].cpuSeconds ?? 0) + cpuAfter - cpuBefore
+            }
+        }
+    }
+    let direct = measured[0].stats
+    for (index, target) in targets.enumerated().dropFirst() {
+        let via = measured[index].stats
+        // Warm-up calls (one per worker and round) count as served: the CPU covers them too.
+        let served = Double(measured[index].latencies.count + concurrency * interleavedRounds)
+        let cpuPerCall = measured[index].cpuSeconds.map { fmt($0 * 1000 / served) } ?? "-"
+        print("| \(concurrency) | \(target.label) | \(fmt(direct.p50)) | \(fmt(direct.p99)) | \(Int(direct.perSecond)) | \(fmt(via.p50)) | \(fmt(via.p99)) | \(Int(via.perSecond)) | \(fmt(via.p50 - direct.p50)) | \(fmt(via.p99 - direct.p99)) | \(cpuPerCall) |")
     }
 }
 let rounds = Int(ProcessInfo.processInfo.environment["BENCH_HANDSHAKES"] ?? "") ?? 500

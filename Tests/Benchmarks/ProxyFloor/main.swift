@@ -22,9 +22,9 @@ let target = arguments[2]
 let skipped: Set<String> = ["host", "content-length", "connection", "transfer-encoding", "keep-alive"]
 
 let router = Router()
-router.post("**") { request, _ -> Response in
+let forward: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, _ in
     var outbound = HTTPClientRequest(url: target + request.uri.path)
-    outbound.method = .POST
+    outbound.method = HTTPMethod(rawValue: request.method.rawValue)
     for field in request.headers where !skipped.contains(field.name.canonicalName) {
         outbound.headers.add(name: field.name.rawName, value: field.value)
     }
@@ -37,5 +37,7 @@ router.post("**") { request, _ -> Response in
     let body = try await answer.body.collect(upTo: 16 << 20)
     return Response(status: .init(code: Int(answer.status.code)), headers: headers, body: .init(byteBuffer: body))
 }
+router.post("**", use: forward)
+router.delete("**", use: forward)
 let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)))
 try await app.runService()
