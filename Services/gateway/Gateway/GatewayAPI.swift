@@ -56,11 +56,10 @@ struct GatewayAPI {
             if body.readableBytes == 0 {
                 arguments = nil
             } else {
-                let bytes = Data(body.readableBytesView)
-                guard (try? JSONSerialization.jsonObject(with: bytes)) is [String: Any] else {
+                guard let object = ShardToolResult.argumentsObject(Data(body.readableBytesView)) else {
                     throw ServiceError(.badRequest, "the body must be a JSON object of tool arguments")
                 }
-                arguments = bytes
+                arguments = object
             }
             do {
                 // The shard's result, unchanged.

@@ -98,17 +98,17 @@ struct ProfileEndpoints: Sendable {
         } catch {
             return try Self.detail(.contentTooLarge, "The body is larger than \(endpoint.maxBodyBytes) bytes.")
         }
-        let arguments: [String: Value]
+        let arguments: Data
         if buffer.readableBytes == 0 {
-            arguments = [:]
-        } else if let decoded = try? JSONDecoder().decode([String: Value].self, from: Data(buffer.readableBytesView)) {
-            arguments = decoded
+            arguments = Data("{}".utf8)
+        } else if let object = ShardToolResult.argumentsObject(Data(buffer.readableBytesView)) {
+            arguments = object
         } else {
             return try Self.detail(.badRequest, "The body must be a JSON object of the tool's arguments.")
         }
         CallerIdentity.log(identify(MCP.HTTPRequest(method: "POST", headers: request.headers.plain), context: context), tool: tool, logger: context.logger)
         do {
-            let result = try await catalog.call(tool, arguments: ShardToolResult.arguments(arguments), meta: nil, profile: profile.name).decoded()
+            let result = try await catalog.call(tool, arguments: arguments, meta: nil, profile: profile.name).decoded()
             if result.isError == true {
                 return try Self.detail(.unprocessableContent, result.textContent.isEmpty ? "The tool reported an error." : result.textContent)
             }

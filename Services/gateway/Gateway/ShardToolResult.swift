@@ -49,7 +49,12 @@ struct ShardToolResult: Sendable {
         return body
     }
 
-    /// The bytes of tool arguments that arrived as SDK values (session era, REST form).
+    /// `bytes` when they are a JSON object (tool arguments from a REST body), else nil.
+    static func argumentsObject(_ bytes: Data) -> Data? {
+        (try? JSONSerialization.jsonObject(with: bytes)) is [String: Any] ? bytes : nil
+    }
+
+    /// The bytes of tool arguments that arrived as SDK values (the session era).
     static func arguments(_ values: [String: Value]?) throws -> Data? {
         try values.map { try encoder.encode($0) }
     }
