@@ -222,6 +222,29 @@ def test_bad_requests_get_clear_errors(stack):
     assert httpx2.get(gw.url + "/health").status_code == 200
 
 
+def test_session_tools_list_is_answered_from_the_catalog_with_the_sdks_checks(stack):
+    """A session's one-page tools/list skips the SDK's result round trip but not its validation."""
+    _, _, gw = stack
+    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
+    r = httpx2.post(gw.url + "/mcp", headers=MCP_HEADERS, json=init)
+    session = r.headers["mcp-session-id"]
+    headers = {**MCP_HEADERS, "Mcp-Session-Id": session, "MCP-Protocol-Version": "2025-11-25"}
+    r = httpx2.post(gw.url + "/mcp", headers=headers, content=b'{"jsonrpc":"2.0","id":"a-7","method":"tools/list"}')
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
+    body = r.json()
+    assert body["id"] == "a-7" and "fx_echo" in {t["name"] for t in body["result"]["tools"]}
+    assert all("inputSchema" in t for t in body["result"]["tools"])
+    # The same checks as every other request of the session: protocol version, content type.
+    r = httpx2.post(gw.url + "/mcp", headers={**headers, "MCP-Protocol-Version": "1999-01-01"}, json={"jsonrpc": "2.0", "id": 2, "method": "tools/list"})
+    assert r.status_code == 400
+    r = httpx2.post(gw.url + "/mcp", headers={**headers, "Content-Type": "text/plain"}, content=b'{"jsonrpc":"2.0","id":3,"method":"tools/list"}')
+    assert r.status_code == 415
+    # A cursor goes to the SDK server, which answers on its event stream.
+    r = httpx2.post(gw.url + "/mcp", headers=headers, json={"jsonrpc": "2.0", "id": 4, "method": "tools/list", "params": {"cursor": "x"}})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+    httpx2.delete(gw.url + "/mcp", headers=headers)
+
+
 async def test_delete_ends_session_and_expired_session_reinitializes(stack):
     _, _, gw = stack
     init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}

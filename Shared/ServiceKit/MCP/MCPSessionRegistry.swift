@@ -22,6 +22,9 @@ import ServiceLifecycle
 /// ```
 public actor MCPSessionRegistry: Service {
     public typealias ServerFactory = @Sendable (_ sessionID: String, _ request: MCP.HTTPRequest) async throws -> Server
+    /// The encoded `result` of a read-only request the application can answer from memory (the
+    /// gateway's one-page `tools/list`), or nil to let the session's SDK `Server` answer.
+    public typealias CachedResult = @Sendable (_ method: String, _ params: [String: Any]) -> Data?
 
     struct Session {
         let server: Server
@@ -31,6 +34,7 @@ public actor MCPSessionRegistry: Service {
 
     private let settings: MCPEndpointSettings
     private let serverFactory: ServerFactory
+    private let cachedResult: CachedResult?
     private let logger: Logger
     private let pipeline: any HTTPRequestValidationPipeline
     private let originValidator: OriginHostValidator
@@ -39,10 +43,11 @@ public actor MCPSessionRegistry: Service {
 
     public init(
         settings: MCPEndpointSettings, logger: Logger, metricsLabel: String = "mcp_active_sessions",
-        metricsDimensions: [(String, String)] = [], serverFactory: @escaping ServerFactory
+        metricsDimensions: [(String, String)] = [], cachedResult: CachedResult? = nil, serverFactory: @escaping ServerFactory
     ) {
         self.settings = settings
         self.serverFactory = serverFactory
+        self.cachedResult = cachedResult
         self.logger = logger
         self.originValidator = OriginHostValidator(allowedOrigins: settings.allowedOrigins, allowedHosts: settings.allowedHosts)
         self.pipeline = StandardValidationPipeline(validators: [
@@ -71,6 +76,7 @@ public actor MCPSessionRegistry: Service {
         if let sessionID, var session = sessions[sessionID] {
             session.lastActive = .now
             sessions[sessionID] = session
+            if let answer = cachedAnswer(request, sessionID: sessionID) { return answer }
             let response = await session.transport.handleRequest(request)
             if request.method.uppercased() == "DELETE" && response.statusCode == 200 {
                 await close(sessionID, reason: "client ended the session")
@@ -164,6 +170,28 @@ public actor MCPSessionRegistry: Service {
     }
 
     /// The `method` of a JSON-RPC message, or nil when the body is not one.
+    /// A request of an open session answered from `cachedResult`, as plain JSON, after the same
+    /// validation the SDK transport runs. Why: the SDK's typed handlers turn every result into its
+    /// `Value` and back (encode, decode with a regular expression run on every string, encode
+    /// again), which made a session's `tools/list` cost milliseconds of CPU for a list the
+    /// application already holds encoded.
+    private func cachedAnswer(_ request: MCP.HTTPRequest, sessionID: String) -> MCP.HTTPResponse? {
+        guard let cachedResult, request.method.uppercased() == "POST", let body = request.body,
+              let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any],
+              let method = object["method"] as? String, let id = object["id"], !(id is NSNull) else { return nil }
+        guard let result = cachedResult(method, object["params"] as? [String: Any] ?? [:]) else { return nil }
+        let context = HTTPValidationContext(
+            httpMethod: "POST", sessionID: sessionID, isInitializationRequest: false, supportedProtocolVersions: Version.supported)
+        if let rejection = pipeline.validate(request, context: context) { return rejection }
+        let idJSON = RawJSON.member("id", in: body) ?? Data("null".utf8)
+        var envelope = Data(#"{"jsonrpc":"2.0","id":"#.utf8)
+        envelope.append(idJSON)
+        envelope.append(Data(#","result":"#.utf8))
+        envelope.append(result)
+        envelope.append(UInt8(ascii: "}"))
+        return .data(envelope, headers: [HTTPHeaderName.contentType: "application/json", HTTPHeaderName.sessionID: sessionID])
+    }
+
     static func method(of body: Data) -> String? {
         guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any] else { return nil }
         return object["method"] as? String
