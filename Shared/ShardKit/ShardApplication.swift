@@ -47,7 +47,12 @@ public enum ShardApplication {
     ) -> some ApplicationProtocol {
         let identity = ServiceIdentity(name: definition.name + "-shard", version: definition.version)
         let dispatcher = ToolDispatcher(definition: definition, logger: logger)
-        let sessions = MCPSessionRegistry(settings: settings.endpoint, logger: logger) { _, _ in
+        // A session's one-page tools/list is the shard's fixed list, encoded once (see
+        // MCPSessionRegistry.CachedResult for why not through the SDK server).
+        let sessions = MCPSessionRegistry(
+            settings: settings.endpoint, logger: logger,
+            cachedResult: { method, params in method == "tools/list" && params["cursor"] == nil ? dispatcher.encodedList : nil }
+        ) { _, _ in
             await dispatcher.makeServer()
         }
         let router = Router()
@@ -72,12 +77,17 @@ struct ToolDispatcher: Sendable {
     let logger: Logger
     let toolsByName: [String: ShardTool]
     let listResult: ListTools.Result
+    /// `listResult` as JSON.
+    let encodedList: Data
 
     init(definition: ShardDefinition, logger: Logger) {
         self.definition = definition
         self.logger = logger
         self.toolsByName = Dictionary(definition.tools.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         self.listResult = ListTools.Result(tools: definition.tools.map(\.definition))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .withoutEscapingSlashes
+        self.encodedList = (try? encoder.encode(listResult)) ?? Data(#"{"tools":[]}"#.utf8)
     }
 
     func makeServer() async -> Server {
