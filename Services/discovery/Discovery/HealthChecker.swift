@@ -47,7 +47,10 @@ struct HealthChecker: Service {
     /// One MCP-level check: a fresh client, initialize, every tools/list page, disconnect.
     func check(_ endpoint: String) async -> HealthCheckResult {
         let started = ContinuousClock.now
-        let transport = StreamableHTTPClientTransport(endpoint: endpoint, httpClient: httpClient, requestTimeout: timeout, logger: logger)
+        // The check's own deadline below is the one that fires (with its readable reason); the
+        // transport's is a later backstop. Equal deadlines raced, and the report then said
+        // "HTTPClientError.deadlineExceeded" instead.
+        let transport = StreamableHTTPClientTransport(endpoint: endpoint, httpClient: httpClient, requestTimeout: timeout + .seconds(2), logger: logger)
         let client = Client(name: "homelab-mcp-discovery", version: SuiteVersion.current)
         let outcome: HealthCheckResult.Outcome
         do {
