@@ -93,12 +93,11 @@ public actor StreamableHTTPClientTransport: Transport {
     /// Sends one JSON-RPC request and returns its response, read straight off the HTTP answer
     /// instead of through the SDK `Client`'s message loop (two task hand-offs fewer per call: the
     /// gateway's hot path). Every other message of the same answer (progress, server requests)
-    /// goes to `other` first, in order, so it always arrives before the result does. The answer
-    /// must be complete within `timeout` (AsyncHTTPClient's deadline covers the body too), else
-    /// `HTTPClientError.deadlineExceeded`.
-    public func exchange(_ data: Data, id: String, timeout: Duration? = nil, other: (Data) async -> Void) async throws -> JSONRPCResponse {
+    /// goes to `other` first, in order, so it always arrives before the result does. Callers put
+    /// their own deadline around it: the transport's request timeout covers only the answer's head.
+    public func exchange(_ data: Data, id: String, other: (Data) async -> Void) async throws -> JSONRPCResponse {
         var response: JSONRPCResponse?
-        try await post(data, timeout: timeout.map(TimeAmount.init) ?? requestTimeout) { message in
+        try await post(data) { message in
             if response == nil, let answer = JSONRPCResponse(message, to: id) { response = answer } else { await other(message) }
         }
         guard let response else { throw MCPClientTransportError.noResponse(id) }
@@ -109,7 +108,7 @@ public actor StreamableHTTPClientTransport: Transport {
     public func deliverToClient(_ message: Data) { deliver(message) }
 
     /// POSTs `data` and passes every message of the answer (JSON or event stream) to `each`.
-    private func post(_ data: Data, timeout: TimeAmount? = nil, each: (Data) async throws -> Void) async throws {
+    private func post(_ data: Data, each: (Data) async throws -> Void) async throws {
         guard !closed else { throw MCPClientTransportError.closed }
         var request = HTTPClientRequest(url: endpoint)
         request.method = .POST
@@ -121,7 +120,7 @@ public actor StreamableHTTPClientTransport: Transport {
         request.body = .bytes(ByteBuffer(bytes: data))
 
         logger.trace("MCP POST", metadata: ["endpoint": "\(endpoint)", "bytes": "\(data.count)"])
-        let response = try await httpClient.execute(request, timeout: timeout ?? requestTimeout)
+        let response = try await httpClient.execute(request, timeout: requestTimeout)
         logger.trace("MCP response", metadata: ["status": "\(response.status.code)", "type": "\(response.headers.first(name: "Content-Type") ?? "-")"])
         if let newSession = response.headers.first(name: HTTPHeaderName.sessionID) {
             sessionID = newSession
