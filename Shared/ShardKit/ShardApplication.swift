@@ -48,10 +48,10 @@ public enum ShardApplication {
         let identity = ServiceIdentity(name: definition.name + "-shard", version: definition.version)
         let dispatcher = ToolDispatcher(definition: definition, logger: logger)
         // A session's one-page tools/list is the shard's fixed list, encoded once (see
-        // MCPSessionRegistry.CachedResult for why not through the SDK server).
+        // MCPSessionRegistry.shortcutAnswer for why not through the SDK server).
         let sessions = MCPSessionRegistry(
             settings: settings.endpoint, logger: logger,
-            cachedResult: { method, params in method == "tools/list" && params["cursor"] == nil ? dispatcher.encodedList : nil }
+            shortcut: { method, params, _, _ in method == "tools/list" && params["cursor"] == nil ? .result(dispatcher.encodedList) : nil }
         ) { _, _ in
             await dispatcher.makeServer()
         }

@@ -245,6 +245,52 @@ def test_session_tools_list_is_answered_from_the_catalog_with_the_sdks_checks(st
     httpx2.delete(gw.url + "/mcp", headers=headers)
 
 
+async def test_session_tool_calls_are_forwarded_as_bytes_and_still_cancellable(stack):
+    """A session's tools/call skips the SDK server (answered as JSON), keeps its errors, and a
+    raw notifications/cancelled still stops the call at the shard."""
+    _, _, gw = stack
+    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
+    async with httpx2.AsyncClient(base_url=gw.url, timeout=10) as http:
+        r = await http.post("/mcp", headers=MCP_HEADERS, json=init)
+        headers = {**MCP_HEADERS, "Mcp-Session-Id": r.headers["mcp-session-id"], "MCP-Protocol-Version": "2025-11-25"}
+
+        def call(id, name, arguments, **params):
+            return http.post("/mcp", headers=headers, json={"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": name, "arguments": arguments, **params}})
+
+        r = await call("c-1", "fx_echo", {"text": "caf\u00e9 \\ \"q\" /"})
+        assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
+        assert r.json()["id"] == "c-1" and r.json()["result"]["content"][0]["text"] == "caf\u00e9 \\ \"q\" /"
+        r = await call(2, "fx_nope", {})
+        assert r.json()["id"] == 2 and "fx_nope" in r.json()["error"]["message"]
+        r = await http.post("/mcp", headers=headers, json={"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"arguments": {}}})
+        assert r.json()["error"]["code"] == -32602 and "params.name" in r.json()["error"]["message"]
+        # Protocol version is checked as for every other request of the session.
+        r = await http.post("/mcp", headers={**headers, "MCP-Protocol-Version": "1999-01-01"}, json={"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {"name": "fx_echo", "arguments": {"text": "x"}}})
+        assert r.status_code == 400
+
+        before = int((await call(5, "fx_cancellations", {})).json()["result"]["content"][0]["text"])
+        slow = {}
+
+        async def slow_call():
+            started = time.monotonic()
+            slow["response"] = await call(6, "fx_slow", {"ms": 5_000})
+            slow["seconds"] = time.monotonic() - started
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(slow_call)
+            await anyio.sleep(0.3)
+            r = await http.post("/mcp", headers=headers, json={"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 6, "reason": "user stopped"}})
+            assert r.status_code == 202
+        assert slow["seconds"] < 3 and slow["response"].json()["error"]["code"] == -32800
+        wait_until(lambda: int(httpx2.post(gw.url + "/mcp", headers=headers, json={"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "fx_cancellations", "arguments": {}}}).json()["result"]["content"][0]["text"]) > before,
+                   message="the shard saw the cancellation")
+
+        # A call that asks for progress stays with the SDK server, which streams on the POST.
+        r = await call(8, "fx_echo", {"text": "p"}, _meta={"progressToken": "t-1"})
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream") and '"p"' in r.text
+        await http.delete("/mcp", headers=headers)
+
+
 async def test_delete_ends_session_and_expired_session_reinitializes(stack):
     _, _, gw = stack
     init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}

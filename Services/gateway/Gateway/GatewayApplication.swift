@@ -32,11 +32,7 @@ public enum GatewayApplication {
             let sessions = MCPSessionRegistry(
                 settings: settings.endpoint, logger: logger,
                 metricsLabel: "gateway_active_sessions", metricsDimensions: [("profile", profile.name)],
-                cachedResult: { method, params in
-                    // One page, no cursor: the list the stateless era serves, encoded once per change.
-                    guard method == "tools/list", params["cursor"] == nil else { return nil }
-                    return catalog.snapshot(for: profile.name).encodedLists.tools
-                }
+                shortcut: SessionShortcuts(catalog: catalog, profile: profile.name, logger: logger).answer
             ) { _, _ in
                 await GatewayMCPServer(catalog: catalog, profile: profile.name, logger: logger).make()
             }

@@ -22,19 +22,28 @@ import ServiceLifecycle
 /// ```
 public actor MCPSessionRegistry: Service {
     public typealias ServerFactory = @Sendable (_ sessionID: String, _ request: MCP.HTTPRequest) async throws -> Server
-    /// The encoded `result` of a read-only request the application can answer from memory (the
-    /// gateway's one-page `tools/list`), or nil to let the session's SDK `Server` answer.
-    public typealias CachedResult = @Sendable (_ method: String, _ params: [String: Any]) -> Data?
+    /// How the application answers a request of an open session itself, or nil to let the
+    /// session's SDK `Server` answer. `params` and `body` are the same message, parsed and raw.
+    /// Thrown errors (e.g. `MCPError.invalidParams`) become the JSON-RPC error.
+    public typealias Shortcut = @Sendable (
+        _ method: String, _ params: [String: Any], _ body: Data, _ request: MCP.HTTPRequest
+    ) throws -> SessionShortcut?
 
     struct Session {
         let server: Server
         let transport: StatefulHTTPServerTransport
         var lastActive: ContinuousClock.Instant
+        /// Shortcut work in flight, by request id, for `notifications/cancelled` and session end.
+        var calls: [RequestKey: Task<Data, any Error>] = [:]
+
+        func cancelCalls() {
+            for call in calls.values { call.cancel() }
+        }
     }
 
     private let settings: MCPEndpointSettings
     private let serverFactory: ServerFactory
-    private let cachedResult: CachedResult?
+    private let shortcut: Shortcut?
     private let logger: Logger
     private let pipeline: any HTTPRequestValidationPipeline
     private let originValidator: OriginHostValidator
@@ -43,11 +52,11 @@ public actor MCPSessionRegistry: Service {
 
     public init(
         settings: MCPEndpointSettings, logger: Logger, metricsLabel: String = "mcp_active_sessions",
-        metricsDimensions: [(String, String)] = [], cachedResult: CachedResult? = nil, serverFactory: @escaping ServerFactory
+        metricsDimensions: [(String, String)] = [], shortcut: Shortcut? = nil, serverFactory: @escaping ServerFactory
     ) {
         self.settings = settings
         self.serverFactory = serverFactory
-        self.cachedResult = cachedResult
+        self.shortcut = shortcut
         self.logger = logger
         self.originValidator = OriginHostValidator(allowedOrigins: settings.allowedOrigins, allowedHosts: settings.allowedHosts)
         self.pipeline = StandardValidationPipeline(validators: [
@@ -76,7 +85,7 @@ public actor MCPSessionRegistry: Service {
         if let sessionID, var session = sessions[sessionID] {
             session.lastActive = .now
             sessions[sessionID] = session
-            if let answer = cachedAnswer(request, sessionID: sessionID) { return answer }
+            if let answer = await shortcutAnswer(request, sessionID: sessionID) { return answer }
             let response = await session.transport.handleRequest(request)
             if request.method.uppercased() == "DELETE" && response.statusCode == 200 {
                 await close(sessionID, reason: "client ended the session")
@@ -134,6 +143,7 @@ public actor MCPSessionRegistry: Service {
     private func close(_ sessionID: String, reason: String) async {
         guard let session = sessions.removeValue(forKey: sessionID) else { return }
         activeSessions.record(sessions.count)
+        session.cancelCalls()
         await session.server.stop()
         await session.transport.disconnect()
         logger.debug("MCP session closed", metadata: ["session": "\(sessionID)", "reason": "\(reason)"])
@@ -145,6 +155,7 @@ public actor MCPSessionRegistry: Service {
         guard !idle.isEmpty else { return }
         for sessionID in idle {
             guard let session = sessions.removeValue(forKey: sessionID) else { continue }
+            session.cancelCalls()
             Task { await session.server.stop() }
         }
         activeSessions.record(sessions.count)
@@ -169,29 +180,71 @@ public actor MCPSessionRegistry: Service {
         await closeAll()
     }
 
-    /// The `method` of a JSON-RPC message, or nil when the body is not one.
-    /// A request of an open session answered from `cachedResult`, as plain JSON, after the same
-    /// validation the SDK transport runs. Why: the SDK's typed handlers turn every result into its
-    /// `Value` and back (encode, decode with a regular expression run on every string, encode
-    /// again), which made a session's `tools/list` cost milliseconds of CPU for a list the
-    /// application already holds encoded.
-    private func cachedAnswer(_ request: MCP.HTTPRequest, sessionID: String) -> MCP.HTTPResponse? {
-        guard let cachedResult, request.method.uppercased() == "POST", let body = request.body,
+    /// A request of an open session answered by `shortcut`, as plain JSON, after the same
+    /// validation the SDK transport runs; a `notifications/cancelled` cancels shortcut work and
+    /// then reaches the SDK `Server` too (for work of its own). Why: the SDK's typed handlers
+    /// turn every params and result into its `Value` and back (decode with a regular expression
+    /// run on every string, encode again), which made a session's `tools/list` cost milliseconds
+    /// of CPU for a list the application already holds encoded, and a `tools/call` through the
+    /// gateway twice the CPU of the same call in the stateless era.
+    private func shortcutAnswer(_ request: MCP.HTTPRequest, sessionID: String) async -> MCP.HTTPResponse? {
+        guard let shortcut, request.method.uppercased() == "POST", let body = request.body,
               let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any],
-              let method = object["method"] as? String, let id = object["id"], !(id is NSNull) else { return nil }
-        guard let result = cachedResult(method, object["params"] as? [String: Any] ?? [:]) else { return nil }
+              let method = object["method"] as? String else { return nil }
+        let params = object["params"] as? [String: Any] ?? [:]
+        guard let id = object["id"], !(id is NSNull) else {
+            if method == "notifications/cancelled", let key = RequestKey(params["requestId"]) {
+                sessions[sessionID]?.calls.removeValue(forKey: key)?.cancel()
+            }
+            return nil
+        }
+        let idJSON = RawJSON.member("id", in: body) ?? Data("null".utf8)
+        let answer: SessionShortcut
+        do {
+            guard let chosen = try shortcut(method, params, body, request) else { return nil }
+            answer = chosen
+        } catch {
+            return Self.reply(idJSON: idJSON, .failure(error), sessionID: sessionID)
+        }
         let context = HTTPValidationContext(
             httpMethod: "POST", sessionID: sessionID, isInitializationRequest: false, supportedProtocolVersions: Version.supported)
         if let rejection = pipeline.validate(request, context: context) { return rejection }
-        let idJSON = RawJSON.member("id", in: body) ?? Data("null".utf8)
+        switch answer {
+        case .result(let result):
+            return Self.reply(idJSON: idJSON, .success(result), sessionID: sessionID)
+        case .work(let work):
+            let task = Task { try await work() }
+            let key = RequestKey(id)
+            if let key { sessions[sessionID]?.calls[key] = task }
+            let outcome = await task.result
+            if let key, sessions[sessionID]?.calls[key] == task { sessions[sessionID]?.calls[key] = nil }
+            return Self.reply(idJSON: idJSON, outcome, sessionID: sessionID)
+        }
+    }
+
+    /// `{"jsonrpc":"2.0","id":…,"result":…}` around an encoded result, or the error as the SDK
+    /// server would have written it.
+    static func reply(idJSON: Data, _ outcome: Result<Data, any Error>, sessionID: String) -> MCP.HTTPResponse {
         var envelope = Data(#"{"jsonrpc":"2.0","id":"#.utf8)
         envelope.append(idJSON)
-        envelope.append(Data(#","result":"#.utf8))
-        envelope.append(result)
+        switch outcome {
+        case .success(let result):
+            envelope.append(Data(#","result":"#.utf8))
+            envelope.append(result)
+        case .failure(let error):
+            let mcpError: MCPError = switch error {
+            case let error as MCPError: error
+            case is CancellationError: .serverError(code: -32800, message: "Request cancelled")
+            default: .internalError(error.localizedDescription)
+            }
+            envelope.append(Data(#","error":"#.utf8))
+            envelope.append((try? JSONEncoder().encode(mcpError)) ?? Data(#"{"code":-32603,"message":"Internal error"}"#.utf8))
+        }
         envelope.append(UInt8(ascii: "}"))
         return .data(envelope, headers: [HTTPHeaderName.contentType: "application/json", HTTPHeaderName.sessionID: sessionID])
     }
 
+    /// The `method` of a JSON-RPC message, or nil when the body is not one.
     static func method(of body: Data) -> String? {
         guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any] else { return nil }
         return object["method"] as? String
@@ -201,6 +254,28 @@ public actor MCPSessionRegistry: Service {
         // 128 random bits from the system generator, as hex: visible ASCII, hard to guess.
         var generator = SystemRandomNumberGenerator()
         return (0..<2).map { _ in String(generator.next() as UInt64, radix: 16) }.map { String(repeating: "0", count: 16 - $0.count) + $0 }.joined()
+    }
+}
+
+/// What a `MCPSessionRegistry.Shortcut` answers with.
+public enum SessionShortcut: Sendable {
+    /// The encoded result, already in memory (a one-page `tools/list`).
+    case result(Data)
+    /// Work that returns the encoded result (the gateway's `tools/call`, forwarded as bytes).
+    /// Cancelled by the client's `notifications/cancelled` for its id, and when the session ends.
+    case work(@Sendable () async throws -> Data)
+}
+
+/// A JSON-RPC request id as a dictionary key: `1` and `"1"` are different ids.
+struct RequestKey: Hashable {
+    let text: String
+
+    init?(_ id: Any?) {
+        switch id {
+        case let text as String: self.text = "s" + text
+        case let number as Int: self.text = "n\(number)"
+        default: return nil
+        }
     }
 }
 
