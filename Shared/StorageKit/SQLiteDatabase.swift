@@ -28,8 +28,12 @@ public actor SQLiteDatabase: Database {
 
     /// Closes the file; the next query opens it again.
     public func close() async {
-        try? await connection?.close()
-        connection = nil
+        guard let connection else { return }
+        self.connection = nil
+        // The future-based close runs to the end even when this task is cancelled; the async one
+        // gave up on cancellation and left the connection open, which sqlite-nio traps on.
+        let closing: EventLoopFuture<Void> = connection.close()
+        try? await closing.get()
     }
 
     public func run() async throws {
