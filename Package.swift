@@ -113,7 +113,7 @@ let package = Package(
         .testTarget(name: "TraefikShardTests", dependencies: ["TraefikShard", "ShardKit", "ServiceKit", "TestSupport", mcp, hummingbird, hummingbirdTesting, yams] + nio, path: "Tests/TraefikShardTests", swiftSettings: swiftSettings),
         .testTarget(name: "DiscoveryTests", dependencies: ["Discovery", "RedisKit", "StorageKit", "ServiceKit", "TestSupport", mcp, hummingbird, hummingbirdTesting] + nio, path: "Tests/DiscoveryTests", swiftSettings: swiftSettings),
         .testTarget(name: "PRAutomationTests", dependencies: ["PRAutomation", "StorageKit", "ServiceKit", "TestSupport", hummingbird, hummingbirdTesting, jwt] + nio, path: "Tests/PRAutomationTests", swiftSettings: swiftSettings),
-        .testTarget(name: "ModelRouterTests", dependencies: ["ModelRouter", "RedisKit", "StorageKit", "ServiceKit", "TestSupport", hummingbird, hummingbirdTesting] + nio, path: "Tests/ModelRouterTests", swiftSettings: swiftSettings),
+        .testTarget(name: "ModelRouterTests", dependencies: ["ModelRouter", "RedisKit", "StorageKit", "ServiceKit", "TestSupport", hummingbird, hummingbirdTesting, serviceLifecycle] + nio, path: "Tests/ModelRouterTests", swiftSettings: swiftSettings),
         // scripts/new-shard adds shard test targets above this line.
     ]
 )

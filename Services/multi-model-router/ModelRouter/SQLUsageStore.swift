@@ -41,22 +41,43 @@ public final class SQLUsageStore: UsageStore {
             ]),
     ]
 
-    public func record(_ r: UsageRecord) async {
-        do {
-            try await database.execute(
-                """
-                INSERT INTO router_usage (at, key_name, requested_model, chosen_model, reason, prompt_tokens, completion_tokens,
-                cache_read_tokens, cache_write_tokens, reasoning_tokens, tokens_estimated, cost_usd, latency_ms, first_token_ms, outcome)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-                """,
-                [.date(r.time), .text(r.keyName), .text(r.requestedModel), .text(r.chosenModel), .text(r.reason),
-                 .int(Int64(r.usage.promptTokens)), .int(Int64(r.usage.completionTokens)), .int(Int64(r.usage.cacheReadTokens)),
-                 .int(Int64(r.usage.cacheWriteTokens)), .int(Int64(r.usage.reasoningTokens)), .bool(r.usage.estimated),
-                 .double(r.costUSD), .double(r.latencyMs), r.firstTokenMs.map(SQLValue.double) ?? .null, .text(r.outcome)])
-            if r.costUSD > 0 { spentCache.withLock { $0.removeAll() } }
-        } catch {
-            logger.error("usage record not stored", metadata: ["error": "\(error)"])
+    public func record(_ record: UsageRecord) async {
+        await self.record([record])
+    }
+
+    /// One multi-row INSERT per `rowsPerStatement` records: one statement to prepare and one
+    /// commit for a whole batch.
+    public func record(_ records: [UsageRecord]) async {
+        for start in stride(from: 0, to: records.count, by: Self.rowsPerStatement) {
+            let rows = records[start..<min(start + Self.rowsPerStatement, records.count)]
+            do {
+                try await database.execute(Self.insert(rows: rows.count), rows.flatMap(Self.values))
+                if rows.contains(where: { $0.costUSD > 0 }) { spentCache.withLock { $0.removeAll() } }
+            } catch {
+                logger.error("usage records not stored", metadata: ["count": "\(rows.count)", "error": "\(error)"])
+            }
         }
+    }
+
+    /// 15 parameters a row: 50 rows stay under SQLite's oldest limit of 999 parameters.
+    static let rowsPerStatement = 50
+    static let columns = """
+        at, key_name, requested_model, chosen_model, reason, prompt_tokens, completion_tokens, cache_read_tokens,
+        cache_write_tokens, reasoning_tokens, tokens_estimated, cost_usd, latency_ms, first_token_ms, outcome
+        """
+
+    static func insert(rows: Int) -> String {
+        let tuples = (0..<rows).map { row in
+            "(" + (1...15).map { "$\(row * 15 + $0)" }.joined(separator: ", ") + ")"
+        }
+        return "INSERT INTO router_usage (\(columns)) VALUES " + tuples.joined(separator: ", ")
+    }
+
+    static func values(_ r: UsageRecord) -> [SQLValue] {
+        [.date(r.time), .text(r.keyName), .text(r.requestedModel), .text(r.chosenModel), .text(r.reason),
+         .int(Int64(r.usage.promptTokens)), .int(Int64(r.usage.completionTokens)), .int(Int64(r.usage.cacheReadTokens)),
+         .int(Int64(r.usage.cacheWriteTokens)), .int(Int64(r.usage.reasoningTokens)), .bool(r.usage.estimated),
+         .double(r.costUSD), .double(r.latencyMs), r.firstTokenMs.map(SQLValue.double) ?? .null, .text(r.outcome)]
     }
 
     public func spent(since date: Date) async -> Double {

@@ -5,22 +5,34 @@ import Synchronization
 
 /// Takes usage records off the request path: a request only enqueues its record; this service
 /// writes them to the store in the background (a database write per request would add
-/// milliseconds of router overhead). On shutdown the queue is drained before the store closes.
+/// milliseconds of router overhead), everything queued since the last write in one batch (one
+/// statement and one commit instead of one per request under load). On shutdown the queue is
+/// drained before the store closes.
 public final class UsageRecorder: UsageStore, Service {
+    /// Records kept while the store is slower than the traffic; past this the oldest are dropped.
+    static let queueLimit = 100_000
+
     let store: any UsageStore
-    private let stream: AsyncStream<UsageRecord>
-    private let continuation: AsyncStream<UsageRecord>.Continuation
+    private let queue = Mutex<[UsageRecord]>([])
+    /// Wakes the writer; one buffered wake-up covers everything queued before it runs.
+    private let wakeUps: AsyncStream<Void>
+    private let wakeUp: AsyncStream<Void>.Continuation
     /// Records queued but not yet written, and their cost (budgets must see them at once).
     private let pending = Mutex<(count: Int, cost: Double)>((0, 0))
 
     public init(store: any UsageStore) {
         self.store = store
-        (stream, continuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(100_000))
+        (wakeUps, wakeUp) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
     public func record(_ record: UsageRecord) async {
         pending.withLock { $0.count += 1; $0.cost += record.costUSD }
-        continuation.yield(record)
+        let dropped: UsageRecord? = queue.withLock { queue in
+            queue.append(record)
+            return queue.count > Self.queueLimit ? queue.removeFirst() : nil
+        }
+        if let dropped { written([dropped]) }
+        wakeUp.yield()
     }
 
     public func spent(since date: Date) async -> Double {
@@ -38,12 +50,25 @@ public final class UsageRecorder: UsageStore, Service {
 
     public func run() async throws {
         await withGracefulShutdownHandler {
-            for await record in stream {
-                await store.record(record)
-                pending.withLock { $0.count -= 1; $0.cost -= record.costUSD }
-            }
-        } onGracefulShutdown: { [continuation] in
-            continuation.finish()
+            for await _ in wakeUps { await writeQueued() }
+        } onGracefulShutdown: { [wakeUp] in
+            wakeUp.finish()
         }
+        await writeQueued()
+    }
+
+    private func writeQueued() async {
+        let batch = queue.withLock { queue in
+            defer { queue.removeAll(keepingCapacity: true) }
+            return queue
+        }
+        guard !batch.isEmpty else { return }
+        await store.record(batch)
+        written(batch)
+    }
+
+    private func written(_ records: [UsageRecord]) {
+        let cost = records.reduce(0) { $0 + $1.costUSD }
+        pending.withLock { $0.count -= records.count; $0.cost -= cost }
     }
 }

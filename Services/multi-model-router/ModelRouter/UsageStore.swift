@@ -19,10 +19,18 @@ public struct UsageRecord: Sendable {
 /// Where usage records go. The in-process store is the default; a database-backed one plugs in here.
 public protocol UsageStore: Sendable {
     func record(_ record: UsageRecord) async
+    /// Several records at once (the background writer's batches).
+    func record(_ records: [UsageRecord]) async
     /// Dollars spent since `date`.
     func spent(since date: Date) async -> Double
     /// Totals grouped by `model`, `key` or `day`.
     func summary(groupBy: String) async -> [JSONValue]
+}
+
+extension UsageStore {
+    public func record(_ records: [UsageRecord]) async {
+        for record in records { await self.record(record) }
+    }
 }
 
 /// Keeps the most recent records in memory (bounded).
