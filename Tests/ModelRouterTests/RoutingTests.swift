@@ -103,9 +103,36 @@ private func chat(_ text: String, model: String = "auto") throws -> ChatRequest 
         ("call +49 170 1234567", "phone"),
         ("-----BEGIN OPENSSH PRIVATE KEY-----", "private_key"),
         ("token ghp_abcdefghijklmnopqrstuvwxyz0123456789", "api_key"),
+        ("aws AKIAIOSFODNN7EXAMPLE here", "api_key"),
+        ("password: hunter2hunter2", "bearer_token"),
+        ("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U", "jwt"),
+        ("call +٤٩ ١٧٠ ١٢٣٤٥٦٧ please", "phone"),
     ])
     func detects(text: String, kind: String) throws {
         #expect(RequestClassifier.privateData(in: try chat(text)).contains(kind))
+    }
+
+    /// Skipping a pattern the text cannot match (no `@`, too few digits, no key prefix) never
+    /// changes the answer: every regular expression run on the same texts finds the same kinds.
+    @Test func skippingImpossiblePatternsChangesNothing() {
+        let texts = [
+            "", "Hello there, how are you today?", "mail me at jane.doe@example.org", "a@b", "x@y.z", "user@host.co and 4111 1111 1111 1111",
+            "card 4111-1111-1111-1111", "IBAN DE89 3704 0044 0532 0130 00", "GB82WEST12345698765432", "call +49 170 1234567", "call 030 1234 5678",
+            "+٤٩ ١٧٠ ١٢٣٤٥٦٧", "12345678", "123456789", "-----BEGIN RSA PRIVATE KEY-----", "-----BEGIN PUBLIC KEY-----",
+            "sk-ant-abcdefghijklmnop1234", "AIzaSyA-abcdefghijklmnopqrstuvwxyz123456", "glpat-abcdefghijklmnopqrst", "xoxb-1234567890-abc",
+            "github_pat_abcdefghijklmnopqrstuvwxyz0123456789", "Bearer = abcdefghijkl", "secret:abcdefgh", "token abcdefgh",
+            "eyJabcdefghijk.abcdefghijk.abcdefghijk", "Explain how TCP slow start works in 2024, version 3.14", "日本語のテキスト 090-1234-5678",
+        ]
+        for text in texts {
+            #expect(RequestClassifier.privateData(inText: text) == RequestClassifier.privateData(inText: text, skipImpossible: false), "\(text)")
+        }
+    }
+
+    @Test func literalSearchFindsEveryPositionAndNoPartialMatch() {
+        for (text, literal, expected) in [("eyJ", "eyJ", true), ("xxeyJ", "eyJ", true), ("eyJxx", "eyJ", true), ("xeyxeyJx", "eyJ", true),
+                                          ("xxey", "eyJ", false), ("", "eyJ", false), ("ey", "eyJ", false), ("ä sk-", "sk-", true)] {
+            #expect(RequestClassifier.TextTraits(text).contains(literal) == expected, "\(text) / \(literal)")
+        }
     }
 
     @Test func ordinaryTextIsNotPrivate() throws {

@@ -34,26 +34,120 @@ public enum RequestClassifier {
 
     // MARK: - Private data
 
-    nonisolated(unsafe) static let patterns: [(String, NSRegularExpression)] = [
-        ("private_key", try! NSRegularExpression(pattern: #"-----BEGIN [A-Z ]*PRIVATE KEY-----"#)),
-        ("api_key", try! NSRegularExpression(pattern: #"\b(sk-(ant-|proj-)?[A-Za-z0-9_-]{16,}|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|xox[abpr]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35}|glpat-[A-Za-z0-9_-]{20,})"#)),
-        ("bearer_token", try! NSRegularExpression(pattern: #"\b(?i:bearer|token|password|passwd|secret)\s*[:=]\s*\S{8,}"#)),
-        ("jwt", try! NSRegularExpression(pattern: #"\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}"#)),
-        ("email", try! NSRegularExpression(pattern: #"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"#)),
-        ("iban", try! NSRegularExpression(pattern: #"\b[A-Z]{2}[0-9]{2}(?:\s?[A-Z0-9]{4}){3,7}(?:\s?[A-Z0-9]{1,4})?\b"#)),
-        ("phone", try! NSRegularExpression(pattern: #"(?<![\w.])\+?\d{1,3}[\s.-]?\(?\d{2,4}\)?[\s.-]?\d{3,4}[\s.-]?\d{3,4}(?![\w.])"#)),
+    /// A pattern for one kind of private data, and what a text must contain for it to match at
+    /// all. Why: the regular expressions (ICU through Foundation) cost more than the rest of the
+    /// routing decision and pull ICU's regex engine into memory, while most chat text lacks what
+    /// they need (an `@`, nine digits, a key prefix); the one-pass check below skips them then.
+    struct PrivatePattern: Sendable {
+        let kind: String
+        /// Compiled on first use (a `static let` behind it), so text that never needs a pattern
+        /// never loads ICU's regex engine.
+        let regex: @Sendable () -> NSRegularExpression
+        let canMatch: @Sendable (TextTraits) -> Bool
+    }
+
+    /// What `PrivatePattern.canMatch` looks at, from one pass over the text's UTF-8.
+    struct TextTraits {
+        let text: String
+        var asciiDigits = 0
+        /// ICU's `\d` also matches non-ASCII digits: with any non-ASCII text, digit counts prove nothing.
+        var nonASCII = false
+        var at = false
+        var colonOrEquals = false
+
+        init(_ text: String) {
+            self.text = text
+            for byte in text.utf8 {
+                switch byte {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): asciiDigits += 1
+                case UInt8(ascii: "@"): at = true
+                case UInt8(ascii: ":"), UInt8(ascii: "="): colonOrEquals = true
+                case 0x80...: nonASCII = true
+                default: break
+                }
+            }
+        }
+
+        /// A byte search (`memchr` for the first byte, then `memcmp`): the standard library's
+        /// generic `contains` on UTF-8 views cost more than the regular expressions it is here
+        /// to skip, and glibc's `memmem` is not visible to Swift.
+        func contains(_ literal: String) -> Bool {
+            var haystack = text
+            var needle = literal
+            return haystack.withUTF8 { h in needle.withUTF8 { n in Self.find(n, in: h) } }
+        }
+
+        static func find(_ needle: UnsafeBufferPointer<UInt8>, in haystack: UnsafeBufferPointer<UInt8>) -> Bool {
+            guard !needle.isEmpty else { return true }
+            guard haystack.count >= needle.count, let base = haystack.baseAddress, let first = needle.first else { return false }
+            let lastStart = haystack.count - needle.count
+            var start = 0
+            while start <= lastStart {
+                guard let hit = memchr(base + start, Int32(first), lastStart - start + 1) else { return false }
+                let offset = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+                if memcmp(base + offset, needle.baseAddress!, needle.count) == 0 { return true }
+                start = offset + 1
+            }
+            return false
+        }
+
+        /// At least `count` characters that `\d` matches may be present.
+        func mayHaveDigits(_ count: Int) -> Bool { nonASCII || asciiDigits >= count }
+    }
+
+    static let apiKeyPrefixes = ["sk-", "AKIA", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "xox", "AIza", "glpat-"]
+
+    static let patterns: [PrivatePattern] = [
+        PrivatePattern(kind: "private_key", regex: { Regexes.privateKey },
+                       canMatch: { $0.contains("-----BEGIN ") }),
+        PrivatePattern(kind: "api_key", regex: { Regexes.apiKey },
+                       canMatch: { traits in apiKeyPrefixes.contains { traits.contains($0) } }),
+        PrivatePattern(kind: "bearer_token", regex: { Regexes.bearerToken },
+                       canMatch: { $0.colonOrEquals }),
+        PrivatePattern(kind: "jwt", regex: { Regexes.jwt },
+                       canMatch: { $0.contains("eyJ") }),
+        PrivatePattern(kind: "email", regex: { Regexes.email },
+                       canMatch: { $0.at }),
+        // Two ASCII digits after the country code: `[0-9]` is ASCII only.
+        PrivatePattern(kind: "iban", regex: { Regexes.iban },
+                       canMatch: { $0.asciiDigits >= 2 }),
+        // At least 1 + 2 + 3 + 3 digits.
+        PrivatePattern(kind: "phone", regex: { Regexes.phone },
+                       canMatch: { $0.mayHaveDigits(9) }),
     ]
-    nonisolated(unsafe) static let cardPattern = try! NSRegularExpression(pattern: #"\b(?:\d[ -]?){13,19}\b"#)
+    /// Card numbers: 13 to 19 digits, then the Luhn check.
+    static let cardPattern = PrivatePattern(
+        kind: "card_number", regex: { Regexes.cardNumber }, canMatch: { $0.mayHaveDigits(13) })
+
+    private enum Regexes {
+        static let privateKey = try! NSRegularExpression(pattern: #"-----BEGIN [A-Z ]*PRIVATE KEY-----"#)
+        static let apiKey = try! NSRegularExpression(pattern: #"\b(sk-(ant-|proj-)?[A-Za-z0-9_-]{16,}|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|xox[abpr]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35}|glpat-[A-Za-z0-9_-]{20,})"#)
+        static let bearerToken = try! NSRegularExpression(pattern: #"\b(?i:bearer|token|password|passwd|secret)\s*[:=]\s*\S{8,}"#)
+        static let jwt = try! NSRegularExpression(pattern: #"\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}"#)
+        static let email = try! NSRegularExpression(pattern: #"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"#)
+        static let iban = try! NSRegularExpression(pattern: #"\b[A-Z]{2}[0-9]{2}(?:\s?[A-Z0-9]{4}){3,7}(?:\s?[A-Z0-9]{1,4})?\b"#)
+        static let phone = try! NSRegularExpression(pattern: #"(?<![\w.])\+?\d{1,3}[\s.-]?\(?\d{2,4}\)?[\s.-]?\d{3,4}[\s.-]?\d{3,4}(?![\w.])"#)
+        static let cardNumber = try! NSRegularExpression(pattern: #"\b(?:\d[ -]?){13,19}\b"#)
+    }
 
     /// The kinds of private data found in any message (never the data itself).
     public static func privateData(in request: ChatRequest) -> [String] {
-        let text = request.allText
+        privateData(inText: request.allText)
+    }
+
+    /// `skipImpossible: false` runs every regular expression (tests compare both ways).
+    static func privateData(inText text: String, skipImpossible: Bool = true) -> [String] {
+        let traits = TextTraits(text)
         var found: [String] = []
         let range = NSRange(text.startIndex..., in: text)
-        for (kind, regex) in patterns where regex.firstMatch(in: text, range: range) != nil { found.append(kind) }
-        for match in cardPattern.matches(in: text, range: range) {
-            guard let r = Range(match.range, in: text) else { continue }
-            if luhn(text[r].filter(\.isNumber)) { found.append("card_number"); break }
+        for pattern in patterns where !skipImpossible || pattern.canMatch(traits) {
+            if pattern.regex().firstMatch(in: text, range: range) != nil { found.append(pattern.kind) }
+        }
+        if !skipImpossible || cardPattern.canMatch(traits) {
+            for match in cardPattern.regex().matches(in: text, range: range) {
+                guard let r = Range(match.range, in: text) else { continue }
+                if luhn(text[r].filter(\.isNumber)) { found.append(cardPattern.kind); break }
+            }
         }
         return found
     }

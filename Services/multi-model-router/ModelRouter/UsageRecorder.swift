@@ -5,14 +5,16 @@ import Synchronization
 
 /// Takes usage records off the request path: a request only enqueues its record; this service
 /// writes them to the store in the background (a database write per request would add
-/// milliseconds of router overhead), everything queued since the last write in one batch (one
-/// statement and one commit instead of one per request under load). On shutdown the queue is
-/// drained before the store closes.
+/// milliseconds of router overhead), at most once per `flushInterval`, everything queued since
+/// the last write in one batch (one statement and one commit instead of one per request). Budgets
+/// and reports see queued records at once. On shutdown the queue is drained before the store
+/// closes.
 public final class UsageRecorder: UsageStore, Service {
     /// Records kept while the store is slower than the traffic; past this the oldest are dropped.
     static let queueLimit = 100_000
 
     let store: any UsageStore
+    let flushInterval: Duration
     private let queue = Mutex<[UsageRecord]>([])
     /// Wakes the writer; one buffered wake-up covers everything queued before it runs.
     private let wakeUps: AsyncStream<Void>
@@ -20,8 +22,9 @@ public final class UsageRecorder: UsageStore, Service {
     /// Records queued but not yet written, and their cost (budgets must see them at once).
     private let pending = Mutex<(count: Int, cost: Double)>((0, 0))
 
-    public init(store: any UsageStore) {
+    public init(store: any UsageStore, flushInterval: Duration = .milliseconds(200)) {
         self.store = store
+        self.flushInterval = flushInterval
         (wakeUps, wakeUp) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -50,7 +53,10 @@ public final class UsageRecorder: UsageStore, Service {
 
     public func run() async throws {
         await withGracefulShutdownHandler {
-            for await _ in wakeUps { await writeQueued() }
+            for await _ in wakeUps {
+                await writeQueued()
+                try? await Task.sleep(for: flushInterval)
+            }
         } onGracefulShutdown: { [wakeUp] in
             wakeUp.finish()
         }
