@@ -71,6 +71,7 @@ let package = Package(
                 "MCPShared", mcp, hummingbird, asyncHTTPClient, logging, metrics, serviceLifecycle,
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
             ] + nio,
             path: "Shared/ServiceKit", swiftSettings: swiftSettings),
         // The shard kit: a shard is a list of tools; the kit serves them over MCP with /health and /manifest.

@@ -11,7 +11,7 @@ import httpx2
 import openai
 import pytest
 
-from conftest import free_port
+from conftest import free_port, wait_until
 
 HERE = Path(__file__).resolve().parent
 MASTER = "sk-router-master-test"
@@ -267,6 +267,18 @@ def test_hang_times_out_and_falls_back(router, fake):
     assert text == "Hello from openai"
 
 
+def test_client_that_hangs_up_cancels_the_upstream_call(router, fake):
+    """Open WebUI's stop button on a non-streamed request: the router stops waiting on the
+    provider (and paying for tokens nobody reads) instead of finishing the call."""
+    set_fault(fake, "openai", "hang", times=1, seconds=15)
+    with pytest.raises(httpx2.TimeoutException):
+        httpx2.post(router.url + "/v1/chat/completions", headers={"Authorization": f"Bearer {MASTER}"}, timeout=0.5,
+                    json={"model": "gpt-4o", "messages": [{"role": "user", "content": "hello there friend, how are you doing"}]})
+    wait_until(lambda: httpx2.get(fake.url + "/_abandoned").json() == ["/openai/v1/chat/completions"], timeout=5, message="the provider call was dropped")
+    # The router is fine and answers the next request.
+    assert client(router).chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}]).choices[0].message.content == "Hello from openai"
+
+
 def test_die_before_first_token_falls_back(router, fake):
     set_fault(fake, "anthropic", "die_early", times=2)  # connection breaks after message_start, before any text
     raw = client(router).chat.completions.with_raw_response.create(
@@ -468,7 +480,9 @@ def test_usage_in_postgres_and_cache_in_redis(start_router, fake):
         assert second.headers.get("x-router-cache") == "hit"
         assert len(upstream_requests(fake, "openai")) == 1
         assert any(k.startswith("router:cache:") for k in redis.cli("KEYS", "router:cache:*").split())
-        rows = pg.query("SELECT chosen_model, outcome, prompt_tokens FROM router_usage ORDER BY id")
+        # Usage is written in the background, in batches at most every 200 ms.
+        rows = wait_until(lambda: len(found := pg.query("SELECT chosen_model, outcome, prompt_tokens FROM router_usage ORDER BY id")) == 2 and found,
+                          timeout=5, message="both usage rows written")
         assert [r[0] for r in rows] == ["gpt-4o", "gpt-4o"] and [r[1] for r in rows] == ["ok", "cache_hit"]
         assert rows[0][2] == "11"
         assert MASTER not in router.log_text() and "sk-test-openai" not in router.log_text()

@@ -77,8 +77,8 @@ public enum GatewayApplication {
             await health(identity: identity, catalog: catalog)
         }
         return Application(
-            router: router, configuration: settings.listen.applicationConfiguration,
-            services: services, logger: logger)
+            router: router, server: ClientDisconnect.http1Server,
+            configuration: settings.listen.applicationConfiguration, services: services, logger: logger)
     }
 
     static func health(identity: ServiceIdentity, catalog: Catalog) async -> HealthReport {

@@ -52,7 +52,14 @@ struct ProfileEndpoints: Sendable {
             if let rejected = originValidator.validate(mcpRequest, context: check) {
                 return MCPHTTPBridge.response(from: rejected, keepAlive: endpoint.keepAliveInterval)
             }
-            let reply = await modern.handle(headers: mcpRequest.headers, body: body)
+            // 2026-07-28 has no notifications/cancelled from the client: closing the request is
+            // the cancellation, and the shard then gets its own notifications/cancelled.
+            let modern = self.modern
+            let reply = if let disconnect = context.disconnect {
+                try await disconnect.cancellingOnDisconnect { await modern.handle(headers: mcpRequest.headers, body: body) }
+            } else {
+                await modern.handle(headers: mcpRequest.headers, body: body)
+            }
             if let stream = reply.stream {
                 return Self.progressStream(stream)
             }

@@ -16,11 +16,11 @@ struct RouterAPI: Sendable {
     let cache: any ResponseCache
     let logger: Logger
 
-    func addRoutes(to router: Router<some RequestContext>) {
+    func addRoutes(to router: Router<DisconnectAwareRequestContext>) {
         router.get("/v1/models") { request, _ in try models(request) }
         router.get("/models") { request, _ in try models(request) }
-        router.post("/v1/chat/completions") { request, context in try await chat(request, logger: context.logger) }
-        router.post("/chat/completions") { request, context in try await chat(request, logger: context.logger) }
+        router.post("/v1/chat/completions", use: chat)
+        router.post("/chat/completions", use: chat)
         router.post("/v1/embeddings") { request, _ in try await embeddings(request) }
         router.post("/v1/route/explain") { request, _ in try await explain(request) }
         router.get("/api/v1/usage") { request, _ in try await usageReport(request) }
@@ -66,6 +66,14 @@ struct RouterAPI: Sendable {
             throw RouterError.invalidRequest("request body is not valid JSON")
         }
         return try ChatRequest(body: body)
+    }
+
+    /// A client that goes away before the answer (Open WebUI's stop button on a non-streamed
+    /// request) cancels the upstream call: no tokens are paid for that nobody reads. A stream
+    /// stops when writing to the gone client fails.
+    @Sendable func chat(_ request: Request, context: DisconnectAwareRequestContext) async throws -> Response {
+        let logger = context.logger
+        return try await context.cancellingOnDisconnect { try await chat(request, logger: logger) }
     }
 
     func chat(_ request: Request, logger: Logger) async throws -> Response {

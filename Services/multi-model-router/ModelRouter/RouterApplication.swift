@@ -67,7 +67,7 @@ public enum RouterApplication {
         let api = RouterAPI(
             settings: settings, configs: store, engine: RoutingEngine(logger: logger), dispatcher: dispatcher,
             usage: usageStore ?? InMemoryUsageStore(), cache: responseCache ?? InMemoryResponseCache(maxEntries: config.cacheMaxEntries), logger: logger)
-        let router = Router()
+        let router = Router(context: DisconnectAwareRequestContext.self)
         api.addRoutes(to: router)
         router.addServiceEndpoints {
             let components = health.report().map { ComponentHealth(name: $0.0, status: $0.1 ? .unhealthy : .healthy) }
@@ -76,7 +76,9 @@ public enum RouterApplication {
                                 uptimeSeconds: identity.uptimeSeconds, components: components)
         }
         let watcher = ConfigWatcher(path: settings.configFile, environment: settings.environment, store: store, interval: settings.configPollInterval, logger: logger)
-        var app = Application(router: router, configuration: settings.listen.applicationConfiguration, services: services + [watcher], logger: logger)
+        var app = Application(
+            router: router, server: ClientDisconnect.http1Server, configuration: settings.listen.applicationConfiguration,
+            services: services + [watcher], logger: logger)
         for step in beforeStart { app.beforeServerStarts(perform: step) }
         return app
     }

@@ -6,6 +6,7 @@ One process serves all four under path prefixes (/openai/v1, /anthropic, /gemini
 Tests steer it over HTTP:
   POST /_control {"provider": "anthropic", "mode": "429"|"500"|"529"|"hang"|"die_early"|"die_mid_stream"|"error_event", "times": 1, "retry_after": 1}
   GET  /_requests            every request received (path, auth headers present, JSON body)
+  GET  /_abandoned           paths of hanging requests whose caller hung up
   POST /_reset
 Answers: plain text "Hello from <provider>"; with tools and no tool result yet, one call to the first
 tool; after a tool result, "tool said: <result>". Requests that break the provider's rules get
@@ -25,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-STATE: dict = {"faults": {}, "requests": [], "signatures": set(), "thinking": {}}
+STATE: dict = {"faults": {}, "requests": [], "signatures": set(), "thinking": {}, "abandoned": []}
 KEYS = {"openai": "sk-test-openai", "anthropic": "sk-ant-test", "gemini": "AIza-test-gemini"}
 
 
@@ -95,9 +96,16 @@ async def fault_stream(frames: list[bytes], fault: dict | None, error_frame: byt
             return
 
 
-async def maybe_hang(fault: dict | None):
+async def maybe_hang(fault: dict | None, request: Request):
+    """A hang that notices the caller hanging up (recorded in /_abandoned), as a real provider's
+    server stops generating when its client goes away."""
     if fault and fault["mode"] == "hang":
-        await asyncio.sleep(float(fault.get("seconds", 30)))
+        deadline = time.monotonic() + float(fault.get("seconds", 30))
+        while time.monotonic() < deadline:
+            if await request.is_disconnected():
+                STATE["abandoned"].append(request.url.path)
+                return
+            await asyncio.sleep(0.05)
 
 
 def bad(provider: str, message: str) -> Response:
@@ -117,7 +125,7 @@ async def openai_chat(request: Request) -> Response:
     fault = take_fault("openai")
     if fault and (r := error_response("openai", fault)):
         return r
-    await maybe_hang(fault)
+    await maybe_hang(fault, request)
     msgs = body["messages"]
     last_tool = msgs[-1]["content"] if msgs[-1]["role"] == "tool" else None
     text, call = plan([t["function"]["name"] for t in body.get("tools", [])], last_tool, "openai")
@@ -177,7 +185,7 @@ async def anthropic_messages(request: Request) -> Response:
     fault = take_fault("anthropic")
     if fault and (r := error_response("anthropic", fault)):
         return r
-    await maybe_hang(fault)
+    await maybe_hang(fault, request)
     last = msgs[-1]["content"]
     last_tool = None
     if isinstance(last, list):
@@ -242,7 +250,7 @@ async def gemini(request: Request) -> Response:
     fault = take_fault("gemini")
     if fault and (r := error_response("gemini", fault)):
         return r
-    await maybe_hang(fault)
+    await maybe_hang(fault, request)
     last = body["contents"][-1]["parts"]
     responses = [p["functionResponse"] for p in last if "functionResponse" in p]
     last_tool = " + ".join(json.dumps(r["response"], sort_keys=True) for r in responses) if responses else None
@@ -280,7 +288,7 @@ async def ollama_chat(request: Request) -> Response:
     fault = take_fault("ollama")
     if fault and (r := error_response("ollama", fault)):
         return r
-    await maybe_hang(fault)
+    await maybe_hang(fault, request)
     msgs = body["messages"]
     last_tool = msgs[-1]["content"] if msgs[-1]["role"] == "tool" else None
     tools = [t["function"]["name"] for t in body.get("tools", [])]
@@ -348,9 +356,14 @@ async def requests_(request: Request) -> Response:
     return JSONResponse(STATE["requests"])
 
 
+async def abandoned(request: Request) -> Response:
+    return JSONResponse(STATE["abandoned"])
+
+
 async def reset(request: Request) -> Response:
     STATE["faults"].clear()
     STATE["requests"].clear()
+    STATE["abandoned"].clear()
     return JSONResponse({"ok": True})
 
 
@@ -369,6 +382,7 @@ app = Starlette(routes=[
     Route("/ollama/api/show", ollama_show, methods=["POST"]),
     Route("/_control", control, methods=["POST"]),
     Route("/_requests", requests_),
+    Route("/_abandoned", abandoned),
     Route("/_reset", reset, methods=["POST"]),
     Route("/_health", health),
 ])
