@@ -43,33 +43,41 @@ public final class ClientDisconnect: ChannelInboundHandler, RemovableChannelHand
         watchers.withLock { $0[ObjectIdentifier(channel)] }
     }
 
-    /// Runs `operation` in a task of its own and cancels that task when the client goes away
-    /// before it ends (or when the caller is cancelled).
-    public func cancellingOnDisconnect<Value: Sendable>(_ operation: @escaping @Sendable () async throws -> Value) async throws -> Value {
-        let task = Task { try await operation() }
+    /// Runs `operation`, cancelling the calling task if the client goes away before it ends.
+    ///
+    /// Cancels the caller's own task instead of running `operation` in a new one: a task of its
+    /// own added a thread hop that cost 0.15 ms per request at the gateway.
+    public func cancellingOnDisconnect<Value>(_ operation: () async throws -> Value) async throws -> Value {
+        guard let task = withUnsafeCurrentTask(body: { $0.map(CurrentTask.init) }) else { return try await operation() }
         let id = onDisconnect { task.cancel() }
+        // After this removal no callback for `task` runs any more (they run under the lock), so
+        // the unsafe reference is never used once this function has returned.
         defer { state.withLock { _ = $0.callbacks.removeValue(forKey: id) } }
-        return try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
+        return try await operation()
     }
 
-    /// Runs `callback` once when the client goes away (at once if it already has).
+    /// The running task, for cancelling it from the event loop while it is known to be alive.
+    private struct CurrentTask: @unchecked Sendable {
+        let task: UnsafeCurrentTask
+        func cancel() { task.cancel() }
+    }
+
+    /// Runs `callback` once when the client goes away (at once if it already has). Callbacks run
+    /// while the state lock is held: they must be quick and must not call back into this watcher.
     func onDisconnect(_ callback: @escaping @Sendable () -> Void) -> Int {
-        let (id, gone) = state.withLock { state -> (Int, Bool) in
+        state.withLock { state in
             state.nextID += 1
-            if !state.gone { state.callbacks[state.nextID] = callback }
-            return (state.nextID, state.gone)
+            if state.gone { callback() } else { state.callbacks[state.nextID] = callback }
+            return state.nextID
         }
-        if gone { callback() }
-        return id
     }
 
     private func clientWentAway() {
-        let callbacks = state.withLock { state -> [@Sendable () -> Void] in
+        state.withLock { state in
             state.gone = true
-            defer { state.callbacks.removeAll() }
-            return Array(state.callbacks.values)
+            for callback in state.callbacks.values { callback() }
+            state.callbacks.removeAll()
         }
-        for callback in callbacks { callback() }
     }
 
     // MARK: - ChannelInboundHandler
@@ -106,7 +114,7 @@ public struct DisconnectAwareRequestContext: RequestContext {
     }
 
     /// `operation`, cancelled when the client goes away first.
-    public func cancellingOnDisconnect<Value: Sendable>(_ operation: @escaping @Sendable () async throws -> Value) async throws -> Value {
+    public func cancellingOnDisconnect<Value>(_ operation: () async throws -> Value) async throws -> Value {
         guard let disconnect else { return try await operation() }
         return try await disconnect.cancellingOnDisconnect(operation)
     }

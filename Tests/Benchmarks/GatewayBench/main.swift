@@ -163,10 +163,11 @@ configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 256
 let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
 func fmt(_ value: Double) -> String { String(format: "%.3f", value) }
 
-/// CPU time (user + system) the gateway process has used so far, when BENCH_GATEWAY_PID names it:
-/// on a shared 2-core machine wall-clock latency is noisy, CPU per call much less so.
-func gatewayCPUSeconds() -> Double? {
-    guard let pid = ProcessInfo.processInfo.environment["BENCH_GATEWAY_PID"],
+/// CPU time (user + system) a process has used so far, when the environment variable `pidVariable`
+/// (BENCH_GATEWAY_PID, BENCH_FLOOR_PID) names it: on a shared 2-core machine wall-clock latency is
+/// noisy, CPU per call much less so.
+func cpuSeconds(_ pidVariable: String?) -> Double? {
+    guard let pidVariable, let pid = ProcessInfo.processInfo.environment[pidVariable],
           let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
           let afterName = stat.range(of: ") ") else { return nil }
     let fields = stat[afterName.upperBound...].split(separator: " ")
@@ -174,7 +175,7 @@ func gatewayCPUSeconds() -> Double? {
     return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
 }
 
-print("| concurrency | client era at the gateway | direct p50 ms | direct p99 ms | direct calls/s | gateway p50 ms | gateway p99 ms | gateway calls/s | added p50 ms | added p99 ms | gateway CPU ms/call |")
+print("| concurrency | client era at the gateway | direct p50 ms | direct p99 ms | direct calls/s | gateway p50 ms | gateway p99 ms | gateway calls/s | added p50 ms | added p99 ms | proxy CPU ms/call |")
 print("|---|---|---|---|---|---|---|---|---|---|---|")
 // BENCH_LEVELS=1,32 narrows the run for quick A/B comparisons while working on the gateway.
 let levels = ProcessInfo.processInfo.environment["BENCH_LEVELS"].map { $0.split(separator: ",").compactMap { Int($0) } } ?? [1, 32, 128]
@@ -186,24 +187,25 @@ struct Target {
     let url: String
     let tool: String
     let modern: Bool
-    let isGateway: Bool
+    /// The environment variable naming the proxy process whose CPU time is measured.
+    let pidVariable: String?
 }
 for concurrency in levels {
-    var targets = [Target(label: "direct", url: shardURL, tool: shardTool, modern: false, isGateway: false)]
+    var targets = [Target(label: "direct", url: shardURL, tool: shardTool, modern: false, pidVariable: nil)]
     if let floorURL = ProcessInfo.processInfo.environment["BENCH_FLOOR_URL"] {
         // The shard's own session calls through a bare forwarder (Tests/Benchmarks/ProxyFloor).
-        targets.append(Target(label: "bare Hummingbird + AsyncHTTPClient forwarder, no MCP work (2025-11-25)", url: floorURL, tool: shardTool, modern: false, isGateway: false))
+        targets.append(Target(label: "bare Hummingbird + AsyncHTTPClient forwarder, no MCP work (2025-11-25)", url: floorURL, tool: shardTool, modern: false, pidVariable: "BENCH_FLOOR_PID"))
     }
-    targets.append(Target(label: "2025-11-25 (session)", url: gatewayURL, tool: gatewayTool, modern: false, isGateway: true))
-    targets.append(Target(label: "2026-07-28 (stateless)", url: gatewayURL, tool: gatewayTool, modern: true, isGateway: true))
+    targets.append(Target(label: "2025-11-25 (session)", url: gatewayURL, tool: gatewayTool, modern: false, pidVariable: "BENCH_GATEWAY_PID"))
+    targets.append(Target(label: "2026-07-28 (stateless)", url: gatewayURL, tool: gatewayTool, modern: true, pidVariable: "BENCH_GATEWAY_PID"))
     var measured = Array(repeating: Samples(), count: targets.count)
     let callsPerRound = max(concurrency, calls / interleavedRounds)
     for _ in 0..<interleavedRounds {
         for (index, target) in targets.enumerated() {
-            let cpuBefore = target.isGateway ? gatewayCPUSeconds() : nil
+            let cpuBefore = cpuSeconds(target.pidVariable)
             let batch = try await measureCalls(client, url: target.url, tool: target.tool, concurrency: concurrency, calls: callsPerRound, modern: target.modern)
             measured[index].add(batch)
-            if let cpuBefore, let cpuAfter = gatewayCPUSeconds() {
+            if let cpuBefore, let cpuAfter = cpuSeconds(target.pidVariable) {
                 measured[index].cpuSeconds = (measured[index].cpuSeconds ?? 0) + cpuAfter - cpuBefore
             }
         }
