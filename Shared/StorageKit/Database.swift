@@ -1,5 +1,7 @@
 import Foundation
 import Logging
+import MCPShared
+import ServiceKit
 import ServiceLifecycle
 
 /// Which engine a ``Database`` runs on; migrations carry SQL for each.
@@ -76,4 +78,18 @@ public struct DatabaseError: Error, CustomStringConvertible, Sendable {
     }
 
     public var description: String { message }
+}
+
+extension Database {
+    /// The database as a `/health` component: `SELECT 1` answered within `timeout`.
+    public func health(name: String = "database", timeout: Duration = .seconds(2)) async -> ComponentHealth {
+        let started = ContinuousClock.now
+        do {
+            _ = try await withDeadline(timeout, "no answer from the database") { try await self.query("SELECT 1") }
+            return ComponentHealth(name: name, status: .healthy, endpoint: engine.rawValue, lastProbe: Date(),
+                                   latencyMs: (ContinuousClock.now - started).milliseconds)
+        } catch {
+            return ComponentHealth(name: name, status: .unhealthy, endpoint: engine.rawValue, lastProbe: Date(), lastError: "\(error)")
+        }
+    }
 }

@@ -44,6 +44,11 @@ def start_bot(services, bin_path, github, tmp_path: Path, **extra):
     return services("pr-automation", [str(bin_path / "pr-automation")], env)
 
 
+def health_components(bot) -> tuple[str, dict]:
+    health = httpx2.get(bot.url + "/health", timeout=10).json()
+    return health["status"], {c["name"]: c for c in health["components"]}
+
+
 def announce(bot, name="dozzle", port=9140, **extra):
     body = {"server_name": name, "type": "shard", "endpoint": f"http://{name}-shard:{port}/mcp", "capabilities": ["tools"], **extra}
     return httpx2.post(bot.url + "/api/v1/create-pr", json=body, timeout=60)
@@ -68,6 +73,9 @@ def test_same_service_three_times_gives_one_branch_one_pr_one_commit(services, b
     assert set(pull.labels) == {"auto-generated", "mcp-infrastructure"}
     assert set(github.labels) == {"auto-generated", "mcp-infrastructure"}
     assert re.search(r"<!-- pr-automation:service=dozzle fingerprint=[0-9a-f]{64} -->", pull.body)
+    status, components = health_components(bot)
+    assert status == "ok" and components["github"]["status"] == "healthy" and components["github"]["endpoint"] == github.url
+    assert components["records"]["status"] == "healthy" and components["records"]["endpoint"] == "sqlite"
     for text in ("`dozzle`", "`shard`", "`http://dozzle-shard:9140/mcp`", "`tools`"):
         assert text in pull.body
     # The manifest: a Compose service block with the discovery labels, on the branch only.
@@ -218,6 +226,10 @@ def test_clear_errors_for_bad_token_missing_repo_and_missing_base(services, bin_
     assert reply.status_code == 502
     message = reply.json()["error"]["message"]
     assert "401" in message and "GITHUB_TOKEN" in message and "github_pat_wrong" not in message
+    # /health tells what the last GitHub request met, without the token.
+    status, components = health_components(bot)
+    assert status == "degraded" and components["github"]["status"] == "unhealthy" and "401" in components["github"]["last_error"]
+    assert "github_pat_wrong" not in httpx2.get(bot.url + "/health").text
     bot.stop()
 
     other = tmp_path / "other"
@@ -402,10 +414,13 @@ def test_database_down_does_not_stop_pull_requests(services, bin_path, github, t
         prs = httpx2.get(bot.url + "/api/v1/prs", timeout=30)
         assert prs.status_code == 503 and "database is unavailable" in prs.json()["error"]["message"]
         assert "could not save the PR record" in bot.log_text()
+        status, components = health_components(bot)
+        assert status == "degraded" and components["records"]["status"] == "unhealthy" and components["records"]["endpoint"] == "postgres"
         pg.start()
         # GitHub decides, the database only remembers: the next announcement is unchanged and recorded.
         assert announce(bot, "dozzle").json()["operation"] == "unchanged"
         [record] = httpx2.get(bot.url + "/api/v1/prs", timeout=30).json()["prs"]
         assert (record["service"], record["pr_number"], record["state"]) == ("dozzle", 1, "open")
+        assert health_components(bot)[1]["records"]["status"] == "healthy"
         bot.stop()
         assert pg.password not in Path(bot.log.name).read_text()

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MCPShared
+import ServiceKit
 
 /// The registry as discovery knows it right now: every server found, its health, and when it
 /// vanished. The database, Redis and the HTTP feed are copies of this; when they are down the
@@ -187,6 +188,6 @@ actor Registry {
     }
 
     static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        duration.seconds
     }
 }

@@ -1,3 +1,4 @@
+import ServiceKit
 import Synchronization
 
 /// The `rpm`/`tpm` of each deployment in the router config, enforced the way LiteLLM's router

@@ -114,10 +114,6 @@ func withDeadline<T: Sendable>(_ seconds: Double, _ what: String, _ operation: @
     }
 }
 
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}
-
 extension UpstreamError {
     var statusCode: Int? { if case .status(let c, _, _) = self { c } else { nil } }
 }

@@ -1,10 +1,12 @@
 import AsyncHTTPClient
 import Foundation
 import Logging
+import MCPShared
 import Metrics
 import NIOCore
 import NIOHTTP1
 import ServiceKit
+import Synchronization
 
 /// A GitHub REST client on AsyncHTTPClient that waits out rate limits and retries 5xx.
 ///
@@ -20,12 +22,16 @@ public final class GitHubClient: Sendable {
     let httpClient: HTTPClient
     let logger: Logger
     let credentials: any GitHubCredentials
+    /// How the last exchange with GitHub went, for `/health`, which makes no request of its own
+    /// (GitHub's rate limits).
+    private let lastContact: Mutex<ComponentHealth>
     static let userAgent = "homelab-mcp-pr-automation/" + SuiteVersion.current
 
     public init(settings: GitHubSettings, httpClient: HTTPClient, logger: Logger) {
         self.settings = settings
         self.httpClient = httpClient
         self.logger = logger
+        self.lastContact = Mutex(ComponentHealth(name: "github", status: .unknown, endpoint: settings.apiURL))
         switch settings.auth {
         case .token(let token): self.credentials = StaticTokenCredentials(token: token)
         case .app(let appID, let pem, let installationID):
@@ -64,10 +70,40 @@ public final class GitHubClient: Sendable {
         }
     }
 
+    /// GitHub as a `/health` component: unknown until the first request; unhealthy while the last
+    /// one found GitHub unreachable, failing, rate-limiting or refusing the credentials.
+    public var health: ComponentHealth { lastContact.withLock { $0 } }
+
     /// Sends a request; 2xx returns, anything else throws ``GitHubAPIError`` after the retries.
     @discardableResult
     public func send(
         _ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: (any Encodable & Sendable)? = nil, auth: Auth = .repository
+    ) async throws -> Response {
+        let started = ContinuousClock.now
+        do {
+            let response = try await sendWithRetries(method, path, query: query, body: body, auth: auth)
+            noteContact(error: nil, started: started)
+            return response
+        } catch let error as GitHubAPIError {
+            // A missing branch or a rejected pull request is GitHub answering, not GitHub failing.
+            let failing: Set<GitHubAPIError.Kind> = [.unauthorized, .forbidden, .rateLimited, .server, .unreachable]
+            noteContact(error: failing.contains(error.kind) ? error : nil, started: started)
+            throw error
+        }
+    }
+
+    private func noteContact(error: GitHubAPIError?, started: ContinuousClock.Instant) {
+        let elapsed = (ContinuousClock.now - started).milliseconds
+        lastContact.withLock { contact in
+            contact.status = error == nil ? .healthy : .unhealthy
+            contact.lastProbe = Date()
+            contact.latencyMs = error == nil ? elapsed : nil
+            contact.lastError = error.map { "\($0)" }
+        }
+    }
+
+    private func sendWithRetries(
+        _ method: HTTPMethod, _ path: String, query: [(String, String)], body: (any Encodable & Sendable)?, auth: Auth
     ) async throws -> Response {
         let bodyData = try body.map { try Self.encoder.encode($0) }
         var serverRetries = 0

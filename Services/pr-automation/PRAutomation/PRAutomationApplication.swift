@@ -21,20 +21,22 @@ public enum PRAutomationApplication {
         let identity = ServiceIdentity(name: "pr-automation")
         var services: [any Service] = []
         let records: any PRRecordStore
+        var database: (any Database)?
         if let store {
             records = store
         } else {
-            let database: any Database
+            let opened: any Database
             do {
-                database = try Storage.open(databaseURL: settings.databaseURL, sqlitePath: settings.sqlitePath, logger: logger)
+                opened = try Storage.open(databaseURL: settings.databaseURL, sqlitePath: settings.sqlitePath, logger: logger)
             } catch {
                 throw ConfigurationError(variable: "DATABASE_URL", reason: "cannot be used: \(error)")
             }
             // First in the group, so it stops after everything that writes to it.
-            services.append(database)
+            services.append(opened)
+            database = opened
             // Migrated on first use (the recovery service's first lookup), so a database that is
             // down at startup is retried instead of stopping the bot.
-            records = DatabasePRRecordStore(database: database, repository: settings.github.repository, logger: logger)
+            records = DatabasePRRecordStore(database: opened, repository: settings.github.repository, logger: logger)
         }
         let client = GitHubClient(settings: settings.github, httpClient: httpClient, logger: logger)
         let flow = PRFlow(
@@ -42,8 +44,14 @@ public enum PRAutomationApplication {
             imageTemplate: settings.imageTemplate, store: records, logger: logger)
         let router = Router()
         PRAutomationAPI(flow: flow, store: records, maxBodyBytes: settings.maxBodyBytes).addRoutes(to: router)
-        router.addServiceEndpoints {
-            HealthReport(status: .ok, service: identity.name, version: identity.version, uptimeSeconds: identity.uptimeSeconds, components: [], warnings: [])
+        router.addServiceEndpoints { [database] in
+            // The database is asked; GitHub is reported from the last request to it (asking it on
+            // every health check would spend the rate limit).
+            var components = [client.health]
+            if let database { components.append(await database.health(name: "records")) }
+            let failing = components.contains { $0.status == .unhealthy }
+            return HealthReport(status: failing ? .degraded : .ok, service: identity.name, version: identity.version,
+                                uptimeSeconds: identity.uptimeSeconds, components: components)
         }
         logger.info("pr-automation ready", metadata: [
             "repository": "\(settings.github.repository)", "api": "\(settings.github.apiURL)",

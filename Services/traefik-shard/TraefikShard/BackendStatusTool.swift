@@ -3,6 +3,7 @@ import Foundation
 import MCP
 import NIOCore
 import NIOHTTP1
+import ServiceKit
 import ShardKit
 
 /// `get_backend_status`: Traefik's view of each load-balancer server, plus an active probe.
@@ -88,10 +89,7 @@ enum BackendStatusTool {
 
     static func probeURL(_ url: String, traefikStatus: String?, timeout: Double, http: HTTPClient) async -> Probe {
         let started = ContinuousClock.now
-        func elapsed() -> Double {
-            let duration = ContinuousClock.now - started
-            return (Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15).rounded()
-        }
+        func elapsed() -> Double { (ContinuousClock.now - started).milliseconds.rounded() }
         do {
             let request = HTTPClientRequest(url: url.replacingOccurrences(of: "h2c://", with: "http://"))
             let response = try await http.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))

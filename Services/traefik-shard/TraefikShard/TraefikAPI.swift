@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import ServiceKit
 
 /// A request to Traefik's API that did not give a usable answer; the message is what a tool returns.
 public struct TraefikAPIError: Error, CustomStringConvertible, Sendable {
@@ -108,7 +109,7 @@ public struct TraefikAPI: Sendable {
     }
 
     static func seconds(_ duration: Duration) -> String {
-        let value = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        let value = duration.seconds
         return value == value.rounded() ? "\(Int(value))s" : String(format: "%.1fs", value)
     }
 }

@@ -64,7 +64,7 @@ public enum TraefikShard {
             let elapsed = ContinuousClock.now - started
             return ComponentHealth(
                 name: "traefik-api", status: .healthy, endpoint: api.baseURL, lastProbe: Date(),
-                latencyMs: Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
+                latencyMs: elapsed.milliseconds)
         } catch {
             return ComponentHealth(name: "traefik-api", status: .unhealthy, endpoint: api.baseURL, lastProbe: Date(), lastError: "\(error)")
         }
