@@ -340,6 +340,59 @@ async def test_list_changed_reaches_connected_sessions_and_config_file_reloads(s
             assert "py_greet" in {t.name for t in (await client.list_tools(cache_mode="refresh")).tools}
 
 
+async def test_listen_stream_brings_list_changes_to_stateless_clients(services, bin_path, tmp_path):
+    """2026-07-28 has no session GET stream: a client opens subscriptions/listen and hears of
+    catalog changes there (what an MCP 2026 client does to keep its tool list current)."""
+    from mcp.server.subscriptions import ToolsListChanged
+
+    fx = start_fixture(services, bin_path)
+    py = start_python_shard(services)
+    config = tmp_path / "gateway.yaml"
+    config.write_text(f"shards:\n  - name: fx\n    url: {fx.url}/mcp\n")
+    gw = services("gateway", [str(bin_path / "gateway")], {"GATEWAY_CONFIG": str(config), "GATEWAY_PROBE_INTERVAL": "0.3", "GATEWAY_KEEPALIVE_INTERVAL": "0.3"})
+    wait_until(lambda: (shard_status(gw, "fx") or {}).get("status") == "healthy", message="fx healthy")
+
+    async with mcp_client(gw.url + "/mcp") as client:
+        assert client.protocol_version == "2026-07-28"
+        async with client.listen(tools_list_changed=True, resource_subscriptions=["file:///x"]) as subscription:
+            # Tools are honored; resource subscriptions are not offered (resources.subscribe is false).
+            assert subscription.honored.tools_list_changed is True and not subscription.honored.resource_subscriptions
+            assert "py_greet" not in {t.name for t in (await client.list_tools()).tools}
+            config.write_text(f"shards:\n  - name: fx\n    url: {fx.url}/mcp\n  - name: py\n    url: {py.url}/mcp\n")
+            with anyio.fail_after(10):
+                event = await subscription.__anext__()
+            assert isinstance(event, ToolsListChanged)
+            assert "py_greet" in {t.name for t in (await client.list_tools()).tools}
+
+    # Raw: the stream needs an SSE Accept, and a filter.
+    meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}
+    headers = {"Content-Type": "application/json", "MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "subscriptions/listen"}
+    body = {"jsonrpc": "2.0", "id": "l-1", "method": "subscriptions/listen", "params": {"notifications": {"toolsListChanged": True}, "_meta": meta}}
+    r = httpx2.post(gw.url + "/mcp", headers={**headers, "Accept": "application/json"}, json=body)
+    assert r.status_code == 406 and "text/event-stream" in r.json()["error"]["message"]
+    r = httpx2.post(gw.url + "/mcp", headers={**headers, "Accept": "application/json, text/event-stream"}, json={**body, "params": {"_meta": meta}})
+    assert r.json()["error"]["code"] == -32602
+    # An open listen stream does not hold up shutdown; it ends with the listen request's result.
+    frames = []
+    with httpx2.Client(timeout=10) as http, http.stream("POST", gw.url + "/mcp", headers={**headers, "Accept": "application/json, text/event-stream"}, json=body) as stream:
+        lines = stream.iter_lines()
+        for line in lines:
+            if line.startswith("data: "):
+                frames.append(json.loads(line[6:]))
+                break
+        # A quiet stream carries keep-alive comments (clients drop silent streams).
+        assert next(line for line in lines if line) == ": keep-alive"
+        started = time.monotonic()
+        gw.popen.send_signal(15)
+        for line in lines:
+            if line.startswith("data: "):
+                frames.append(json.loads(line[6:]))
+    assert time.monotonic() - started < 8
+    assert frames[0]["method"] == "notifications/subscriptions/acknowledged"
+    assert frames[0]["params"] == {"notifications": {"toolsListChanged": True}, "_meta": {"io.modelcontextprotocol/subscriptionId": "l-1"}}
+    assert frames[-1] == {"jsonrpc": "2.0", "id": "l-1", "result": {"resultType": "complete", "_meta": {"io.modelcontextprotocol/subscriptionId": "l-1"}}}
+
+
 def test_sigterm_stops_gateway_with_open_streams(services, bin_path):
     fx = start_fixture(services, bin_path)
     gw = start_gateway(services, bin_path, {"fx": fx.url + "/mcp"})

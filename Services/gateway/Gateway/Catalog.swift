@@ -18,7 +18,7 @@ final class Catalog: Sendable {
     private let logger: Logger
     private let callTimeout: Duration
     private let probeTimeout: Duration
-    private let changeHandlers = Mutex([@Sendable () async -> Void]())
+    private let changeHandlers = Mutex([@Sendable ([String: Set<ListKind>]) async -> Void]())
     let progressRelay = ProgressRelay()
 
     init(httpClient: HTTPClient, callTimeout: Duration, probeTimeout: Duration, profiles: [GatewayProfile] = [GatewayProfile(name: GatewayProfile.defaultName)], logger: Logger) {
@@ -46,8 +46,9 @@ final class Catalog: Sendable {
         connections.withLock { Array($0.values) }.sorted { $0.endpoint.name < $1.endpoint.name }
     }
 
-    /// Called after the tool list changes (to send `notifications/tools/list_changed`).
-    func onToolsChanged(_ handler: @escaping @Sendable () async -> Void) {
+    /// Called after lists change, with the kinds that changed per profile (to send
+    /// `notifications/tools/list_changed` and its siblings).
+    func onListsChanged(_ handler: @escaping @Sendable (_ changes: [String: Set<ListKind>]) async -> Void) {
         changeHandlers.withLock { $0.append(handler) }
     }
 
@@ -108,18 +109,23 @@ final class Catalog: Sendable {
         for collision in Set(next.values.flatMap(\.collisions)) where !known.contains(collision) {
             logger.warning("tool name collision", metadata: ["detail": "\(collision)"])
         }
-        let toolsChanged = views.withLock { views in
-            let differs = next.contains { name, view in
+        let changes = views.withLock { views in
+            var changes: [String: Set<ListKind>] = [:]
+            for (name, view) in next {
                 let old = views[name] ?? .empty
-                return old.tools != view.tools || old.prompts != view.prompts || old.resources != view.resources
+                var kinds = Set<ListKind>()
+                if old.tools != view.tools { kinds.insert(.tools) }
+                if old.prompts != view.prompts { kinds.insert(.prompts) }
+                if old.resources != view.resources { kinds.insert(.resources) }
+                if !kinds.isEmpty { changes[name] = kinds }
             }
             views = next
-            return differs
+            return changes
         }
         Gauge(label: "gateway_tools").record(listed.reduce(0) { $0 + $1.tools.count })
         Gauge(label: "gateway_shards_up").record(up)
-        if changed && toolsChanged {
-            for handler in changeHandlers.withLock({ $0 }) { await handler() }
+        if changed && !changes.isEmpty {
+            for handler in changeHandlers.withLock({ $0 }) { await handler(changes) }
         }
     }
 

@@ -26,6 +26,7 @@ public enum GatewayApplication {
             httpClient: httpClient, callTimeout: settings.callTimeout, probeTimeout: settings.probeTimeout,
             profiles: settings.profiles, logger: logger)
         var registries: [MCPSessionRegistry] = []
+        let listeners = ListenStreams(limit: settings.endpoint.maxSessions)
         let router = Router(context: GatewayRequestContext.self)
         let originValidator = OriginHostValidator(allowedOrigins: settings.endpoint.allowedOrigins, allowedHosts: settings.endpoint.allowedHosts)
         for profile in settings.profiles {
@@ -39,15 +40,20 @@ public enum GatewayApplication {
             registries.append(sessions)
             ProfileEndpoints(
                 profile: profile, sessions: sessions,
-                modern: ModernMCP(catalog: catalog, profile: profile.name, instructions: GatewayMCPServer.instructions, logger: logger),
+                modern: ModernMCP(
+                    catalog: catalog, profile: profile.name, instructions: GatewayMCPServer.instructions, listeners: listeners, logger: logger),
                 auth: BearerAuth(tokens: profile.tokens, profile: profile.name), catalog: catalog,
                 endpoint: settings.endpoint, trustedNetworks: settings.trustedNetworks, originValidator: originValidator
             ).addRoutes(to: router)
         }
-        catalog.onToolsChanged { [registries] in
-            for sessions in registries {
+        catalog.onListsChanged { [registries, listeners] changes in
+            listeners.publish(changes)
+            for (profile, sessions) in zip(settings.profiles, registries) {
+                guard let kinds = changes[profile.name] else { continue }
                 for server in await sessions.servers {
-                    try? await server.notify(ToolListChangedNotification.message())
+                    if kinds.contains(.tools) { try? await server.notify(ToolListChangedNotification.message()) }
+                    if kinds.contains(.prompts) { try? await server.notify(PromptListChangedNotification.message()) }
+                    if kinds.contains(.resources) { try? await server.notify(ResourceListChangedNotification.message()) }
                 }
             }
         }

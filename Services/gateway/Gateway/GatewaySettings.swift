@@ -75,7 +75,7 @@ public struct GatewaySettings: Sendable {
         SettingSpec("GATEWAY_ALLOWED_ORIGINS", default: "", "Browser origins allowed to call /mcp (comma-separated, * for any); requests without Origin always pass."),
         SettingSpec("GATEWAY_ALLOWED_HOSTS", default: "", "Host header values to accept (comma-separated); empty accepts any."),
         SettingSpec("GATEWAY_SESSION_IDLE_TIMEOUT", default: "1800", "Seconds before an idle MCP session is closed (the client then re-initializes)."),
-        SettingSpec("GATEWAY_MAX_SESSIONS", default: "1000", "Most MCP sessions kept at once."),
+        SettingSpec("GATEWAY_MAX_SESSIONS", default: "1000", "Most MCP sessions kept at once (and, separately, most open subscriptions/listen streams)."),
         SettingSpec("GATEWAY_KEEPALIVE_INTERVAL", default: "25", "Seconds between keep-alive comments on idle SSE streams (clients drop silent streams at 300 s)."),
         SettingSpec("GATEWAY_API_TOKENS", default: "", "Bearer tokens for the default profile (/mcp), comma-separated; empty leaves it open.", secret: true),
         SettingSpec("GATEWAY_TRUSTED_NETWORKS", default: "", "CIDR ranges (e.g. Open WebUI's network) whose X-OpenWebUI-User-* headers are logged as the caller's identity."),

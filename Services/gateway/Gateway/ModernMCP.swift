@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MCP
 import ServiceKit
+import ServiceLifecycle
 
 /// MCP 2026-07-28 (stateless) on the same URL as the 2025-11-25 sessions.
 ///
@@ -23,14 +24,17 @@ struct ModernMCP: Sendable {
     struct Reply: Sendable {
         let status: Int
         let body: Data?
-        /// For a call that asked for progress: runs the call, emitting each
-        /// `notifications/progress` message, and returns the final response message. Served as an
-        /// SSE stream scoped to the request; closing it cancels the call.
+        /// For a call that asked for progress, or a `subscriptions/listen`: runs, emitting each
+        /// notification, and returns the final response message. Served as an SSE stream scoped to
+        /// the request; closing it cancels the work.
         var stream: (@Sendable (_ emit: @escaping @Sendable (Data) -> Void) async -> Data)? = nil
+        /// A stream that may stay quiet for long (a listen stream): it gets keep-alive comments.
+        var longLived = false
 
-        init(status: Int, body: Data?, stream: (@Sendable (_ emit: @escaping @Sendable (Data) -> Void) async -> Data)? = nil) {
+        init(status: Int, body: Data?, longLived: Bool = false, stream: (@Sendable (_ emit: @escaping @Sendable (Data) -> Void) async -> Data)? = nil) {
             self.status = status
             self.body = body
+            self.longLived = longLived
             self.stream = stream
         }
     }
@@ -38,14 +42,16 @@ struct ModernMCP: Sendable {
     let catalog: Catalog
     let profile: String
     let instructions: String
+    let listeners: ListenStreams
     let logger: Logger
     /// The `server/discover` result, which never changes: encoded once.
     let encodedDiscover: Data
 
-    init(catalog: Catalog, profile: String, instructions: String, logger: Logger) {
+    init(catalog: Catalog, profile: String, instructions: String, listeners: ListenStreams, logger: Logger) {
         self.catalog = catalog
         self.profile = profile
         self.instructions = instructions
+        self.listeners = listeners
         self.logger = logger
         self.encodedDiscover = (try? JSONSerialization.data(withJSONObject: Self.discover(instructions: instructions))) ?? Data("{}".utf8)
     }
@@ -119,6 +125,8 @@ struct ModernMCP: Sendable {
             case "prompts/get":
                 let get = try decode(GetPrompt.Parameters.self, from: params)
                 return try result(id: id, encode(try await catalog.getPrompt(get.name, arguments: get.arguments, profile: profile)))
+            case "subscriptions/listen":
+                return try listen(idJSON: idJSON, id: id, params: params, headers: headers)
             case "resources/read":
                 let read = try decode(ReadResource.Parameters.self, from: params)
                 return try result(id: id, encode(try await catalog.readResource(read.uri, profile: profile)))
@@ -131,6 +139,39 @@ struct ModernMCP: Sendable {
             return failure(id: id, status: 200, code: -32602, "Invalid params for \(method)")
         } catch {
             return failure(id: id, status: 200, code: -32603, "Internal error: \(error.plainDescription)")
+        }
+    }
+
+    static let subscriptionIDKey = "io.modelcontextprotocol/subscriptionId"
+
+    /// A `subscriptions/listen` stream: the acknowledgment of the kinds of change it will carry,
+    /// then a `notifications/<kind>/list_changed` whenever this profile's catalog changes, each
+    /// stamped with the listen request's id; the final response only when the gateway shuts down
+    /// (a client that hangs up just ends it).
+    private func listen(idJSON: Data, id: Any?, params: [String: Any], headers: [String: String]) throws -> Reply {
+        guard Self.header(headers, "Accept")?.contains("text/event-stream") == true else {
+            return failure(id: id, status: 406, code: -32600, "Not Acceptable: subscriptions/listen answers with an event stream; send Accept: text/event-stream")
+        }
+        guard let filter = params["notifications"] as? [String: Any] else {
+            throw MCPError.invalidParams("subscriptions/listen needs params.notifications, an object of the changes to receive")
+        }
+        // Resource subscriptions are not offered (resources.subscribe is false): never acknowledged.
+        let kinds = Set(ListKind.allCases.filter { filter[$0.filterKey] as? Bool == true })
+        guard let (listenID, changes) = listeners.open(profile: profile, kinds: kinds) else {
+            return failure(id: id, status: 200, code: -32603, "Subscription limit reached (\(listeners.limit) open listen streams); try again later")
+        }
+        let meta = "{\"\(Self.subscriptionIDKey)\":" + String(decoding: idJSON, as: UTF8.self) + "}"
+        let honored = ListKind.allCases.filter(kinds.contains).map { "\"\($0.filterKey)\":true" }.joined(separator: ",")
+        let listeners = self.listeners
+        return Reply(status: 200, body: nil, longLived: true) { emit in
+            defer { listeners.close(listenID) }
+            let acknowledgment = #"{"jsonrpc":"2.0","method":"notifications/subscriptions/acknowledged","params":{"notifications":{"#
+                + honored + #"},"_meta":"# + meta + "}}"
+            emit(Data(acknowledgment.utf8))
+            for await kind in changes.cancelOnGracefulShutdown() {
+                emit(Data((#"{"jsonrpc":"2.0","method":""# + kind.notification + #"","params":{"_meta":"# + meta + "}}").utf8))
+            }
+            return Self.reply(idJSON: idJSON, encodedResult: Data("{\"_meta\":".utf8) + Data(meta.utf8) + Data("}".utf8)).body ?? Data()
         }
     }
 
@@ -184,9 +225,10 @@ struct ModernMCP: Sendable {
     static let nameField = ["tools/call": "name", "prompts/get": "name", "resources/read": "uri"]
 
     private static func discover(instructions: String) throws -> [String: Any] {
+        // Changes reach stateless clients through subscriptions/listen.
         let capabilities = Server.Capabilities(
-            prompts: .init(listChanged: false), resources: .init(subscribe: false, listChanged: false),
-            tools: .init(listChanged: false))
+            prompts: .init(listChanged: true), resources: .init(subscribe: false, listChanged: true),
+            tools: .init(listChanged: true))
         let encodedCapabilities = try JSONSerialization.jsonObject(with: JSONEncoder().encode(capabilities))
         return [
             "supportedVersions": Self.supportedVersions,

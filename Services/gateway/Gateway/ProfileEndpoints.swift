@@ -61,7 +61,7 @@ struct ProfileEndpoints: Sendable {
                 await modern.handle(headers: mcpRequest.headers, body: body)
             }
             if let stream = reply.stream {
-                return Self.progressStream(stream)
+                return Self.eventStream(stream, keepAlive: reply.longLived ? endpoint.keepAliveInterval : nil, disconnect: context.disconnect)
             }
             var headers = HTTPFields()
             headers[.contentType] = "application/json"
@@ -132,26 +132,50 @@ struct ProfileEndpoints: Sendable {
 
     // MARK: - Responses
 
-    /// Serves a modern-era call as an SSE stream: progress notifications, then the response.
-    static func progressStream(_ run: @escaping @Sendable (_ emit: @escaping @Sendable (Data) -> Void) async -> Data) -> Response {
+    /// Serves a modern-era request as an SSE stream: its notifications, then the response; with
+    /// `keepAlive`, a comment line whenever it has been quiet that long. The work is cancelled as
+    /// soon as the client goes away (not only at the next write).
+    static func eventStream(
+        _ run: @escaping @Sendable (_ emit: @escaping @Sendable (Data) -> Void) async -> Data,
+        keepAlive: Duration?, disconnect: ClientDisconnect?
+    ) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-cache"
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            let (events, continuation) = AsyncStream<Data>.makeStream()
+            let (chunks, continuation) = AsyncStream<ByteBuffer>.makeStream()
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    let final = await run { continuation.yield($0) }
-                    continuation.yield(final)
+                    let final = await run { continuation.yield(Self.sseMessage($0)) }
+                    continuation.yield(Self.sseMessage(final))
                     continuation.finish()
                 }
-                for await message in events {
-                    try await writer.write(ByteBuffer(string: "event: message\ndata: " + String(decoding: message, as: UTF8.self) + "\n\n"))
+                if let keepAlive {
+                    group.addTask {
+                        while !Task.isCancelled {
+                            try await cancellableSleep(for: keepAlive)
+                            continuation.yield(ByteBuffer(string: ": keep-alive\n\n"))
+                        }
+                    }
                 }
-                try await group.waitForAll()
+                if let disconnect {
+                    try await disconnect.cancellingOnDisconnect {
+                        for await chunk in chunks { try await writer.write(chunk) }
+                    }
+                } else {
+                    for await chunk in chunks { try await writer.write(chunk) }
+                }
+                group.cancelAll()
             }
             try await writer.finish(nil)
         })
+    }
+
+    static func sseMessage(_ message: Data) -> ByteBuffer {
+        var buffer = ByteBuffer(string: "event: message\ndata: ")
+        buffer.writeBytes(message)
+        buffer.writeString("\n\n")
+        return buffer
     }
 
     static func json(_ data: Data, status: HTTPResponse.Status = .ok) -> Response {
