@@ -142,6 +142,35 @@ def test_a_failure_halfway_puts_every_file_back(repo: Path):
         assert {p for p in repo.rglob("*") if p.is_dir()} == directories, "no folder is left behind"
 
 
+def test_remove_undoes_a_shard_exactly_and_leaves_the_others(repo: Path):
+    before = tree_digest(repo)
+    assert new_shard(repo, "dozzle").returncode == 0
+    assert new_shard(repo, "adguard-home").returncode == 0
+    with_both = tree_digest(repo)
+    result = new_shard(repo, "--remove", "dozzle")
+    assert result.returncode == 0, result.stderr
+    assert "gen-env-example" in result.stdout
+    assert not (repo / "Services" / "dozzle-shard").exists() and not (repo / "Tests" / "DozzleShardTests").exists()
+    compose = yaml.safe_load((repo / "compose.yaml").read_text())
+    assert not list(compose_validator().iter_errors(compose))
+    assert "dozzle-shard" not in compose["services"] and "adguard-home-shard" in compose["services"]
+    assert [e.split("=")[0] for e in compose["services"]["gateway"]["environment"]["GATEWAY_SHARDS"].split(",")] == ["traefik", "adguard-home"]
+    package = (repo / "Package.swift").read_text()
+    assert "DozzleShard" not in package and "dozzle-shard" not in package
+    assert all(f'name: "{t}"' in package for t in ("AdguardHomeShard", "AdguardHomeShardMain", "AdguardHomeShardTests", "adguard-home-shard"))
+    assert "dozzle" not in (repo / "deploy" / "local-shards").read_text()
+    assert "dozzle" not in (repo / "deploy" / "kubernetes" / "kustomization.yaml").read_text()
+    # Refusals change nothing: the built-in shard, a shard that is not there, a bad name.
+    now = tree_digest(repo)
+    for args, reason in {("traefik",): "part of the suite", ("dozzle",): "no shard named", ("../evil",): "not a valid shard name"}.items():
+        result = new_shard(repo, "--remove", *args)
+        assert result.returncode == 2 and reason in result.stderr and "Nothing was changed" in result.stderr, result.stderr
+    assert tree_digest(repo) == now
+    # Removing the other one too gives back the repository as it was, byte for byte.
+    assert new_shard(repo, "--remove", "adguard-home").returncode == 0
+    assert tree_digest(repo) == before and with_both != before
+
+
 def test_new_shard_wires_everything_once_and_compose_stays_valid(repo: Path):
     result = new_shard(repo, "dozzle", "--description", 'Dozzle: "live" container logs', "--docs-url", "https://dozzle.dev/guide/")
     assert result.returncode == 0, result.stderr
