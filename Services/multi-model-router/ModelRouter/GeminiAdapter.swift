@@ -116,7 +116,7 @@ struct GeminiAdapter: ProviderAdapter {
         let response = try await http.post(url: url(deployment, stream: false), headers: headers(deployment), body: body(request), timeout: timeout)
         let json = try await UpstreamHTTP.readBody(response)
         guard let candidate = json["candidates"]?.arrayValue?.first else {
-            if let reason = json["promptFeedback"]?["blockReason"]?.stringValue {
+            if json["promptFeedback"]?["blockReason"]?.stringValue != nil {
                 return ChatResult(content: "", toolCalls: [], finishReason: "content_filter", usage: Self.usage(json["usageMetadata"]), providerModel: deployment.model)
             }
             throw UpstreamError.protocolError("response has no candidates")

@@ -168,7 +168,7 @@ struct RouterAPI: Sendable {
         let logger = self.logger
         let body = ResponseBody { writer in
             var writer = writer
-            var chunks = StreamChunks(id: Self.completionID(), model: deployment.name, includeUsage: chat.includeUsage)
+            let chunks = StreamChunks(id: Self.completionID(), model: deployment.name, includeUsage: chat.includeUsage)
             var record = finalRecord
             var providerUsage: TokenUsage?
             var producedChars = 0

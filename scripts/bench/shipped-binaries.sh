@@ -1,0 +1,16 @@
+# Sourced by the benchmark scripts: `shipped_binaries DIR PRODUCT...` builds each product as the
+# images ship it (Dockerfile: release, --static-swift-stdlib, stripped) and copies it to DIR, so
+# latency and memory are measured on what runs on Waldorf. Its own build folder,
+# .build-release-static (git-ignored), keeps rebuilds incremental.
+shipped_binaries() {
+  local dir=$1 product bin
+  shift
+  for product in "$@"; do
+    swift build -c release --static-swift-stdlib --scratch-path .build-release-static --product "$product" >/dev/null
+  done
+  bin=$(swift build -c release --static-swift-stdlib --scratch-path .build-release-static --show-bin-path)
+  for product in "$@"; do
+    cp "$bin/$product" "$dir/$product"
+    strip "$dir/$product"
+  done
+}
