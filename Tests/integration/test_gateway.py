@@ -363,6 +363,7 @@ async def test_listen_stream_brings_list_changes_to_stateless_clients(services, 
                 event = await subscription.__anext__()
             assert isinstance(event, ToolsListChanged)
             assert "py_greet" in {t.name for t in (await client.list_tools()).tools}
+            assert "gateway_listen_streams 1" in httpx2.get(gw.url + "/metrics").text
 
     # Raw: the stream needs an SSE Accept, and a filter.
     meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}

@@ -1,4 +1,5 @@
 import Foundation
+import Metrics
 import Synchronization
 
 /// Which aggregated list changed; the events of MCP 2026-07-28 `subscriptions/listen` streams.
@@ -23,29 +24,32 @@ final class ListenStreams: Sendable {
 
     let limit: Int
     private let listeners = Mutex<(next: Int, open: [Int: Listener])>((0, [:]))
+    /// The stateless era's counterpart of `gateway_active_sessions`.
+    private let openStreams = Gauge(label: "gateway_listen_streams")
 
     init(limit: Int) {
         self.limit = limit
     }
 
-    var count: Int { listeners.withLock { $0.open.count } }
-
     /// A stream of the changes `kinds` of `profile`'s lists; nil when `limit` streams are open.
     /// A listener that stops reading keeps its newest 64 changes: each only says "list again".
     func open(profile: String, kinds: Set<ListKind>) -> (id: Int, changes: AsyncStream<ListKind>)? {
         let (changes, continuation) = AsyncStream.makeStream(of: ListKind.self, bufferingPolicy: .bufferingNewest(64))
-        let id: Int? = listeners.withLock { state in
+        let opened: (id: Int, count: Int)? = listeners.withLock { state in
             guard state.open.count < limit else { return nil }
             state.next += 1
             state.open[state.next] = Listener(profile: profile, kinds: kinds, continuation: continuation)
-            return state.next
+            return (state.next, state.open.count)
         }
-        guard let id else { return nil }
-        return (id, changes)
+        guard let opened else { return nil }
+        openStreams.record(opened.count)
+        return (opened.id, changes)
     }
 
     func close(_ id: Int) {
-        listeners.withLock { $0.open.removeValue(forKey: id) }?.continuation.finish()
+        let (closed, count) = listeners.withLock { ($0.open.removeValue(forKey: id), $0.open.count) }
+        closed?.continuation.finish()
+        openStreams.record(count)
     }
 
     /// Delivers what changed, per profile, to the listeners that asked for it.
