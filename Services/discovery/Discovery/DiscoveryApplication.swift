@@ -18,7 +18,7 @@ import StorageKit
 /// try await app.runService()
 /// ```
 public enum DiscoveryApplication {
-    public static func build(settings: DiscoverySettings, logger: Logger, httpClient: HTTPClient = .shared) async throws -> some ApplicationProtocol {
+    public static func build(settings: DiscoverySettings, logger: Logger, httpClient: HTTPClient = .suite) async throws -> some ApplicationProtocol {
         let identity = ServiceIdentity(name: "discovery")
         let registry = Registry(logger: logger, removeGrace: settings.removeGrace)
         var services: [any Service] = []

@@ -18,7 +18,7 @@ import ServiceLifecycle
 /// ```
 public enum GatewayApplication {
     public static func build(
-        settings: GatewaySettings, logger: Logger, httpClient: HTTPClient = .shared,
+        settings: GatewaySettings, logger: Logger, httpClient: HTTPClient = .suite,
         directory: ShardDirectory = ShardDirectory()
     ) async throws -> some ApplicationProtocol {
         let identity = ServiceIdentity(name: "gateway")

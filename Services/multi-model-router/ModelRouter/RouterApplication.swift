@@ -17,7 +17,7 @@ import StorageKit
 /// ```
 public enum RouterApplication {
     public static func build(
-        settings: RouterSettings, logger: Logger, httpClient: HTTPClient = .shared,
+        settings: RouterSettings, logger: Logger, httpClient: HTTPClient = .suite,
         usage: (any UsageStore)? = nil, cache: (any ResponseCache)? = nil
     ) async throws -> some ApplicationProtocol {
         let identity = ServiceIdentity(name: "multi-model-router")

@@ -16,7 +16,7 @@ import StorageKit
 /// ```
 public enum PRAutomationApplication {
     public static func build(
-        settings: PRAutomationSettings, logger: Logger, httpClient: HTTPClient = .shared, store: (any PRRecordStore)? = nil
+        settings: PRAutomationSettings, logger: Logger, httpClient: HTTPClient = .suite, store: (any PRRecordStore)? = nil
     ) async throws -> some ApplicationProtocol {
         let identity = ServiceIdentity(name: "pr-automation")
         var services: [any Service] = []

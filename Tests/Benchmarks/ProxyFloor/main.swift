@@ -21,6 +21,12 @@ let target = arguments[2]
 /// Hop-by-hop or recomputed: AsyncHTTPClient and Hummingbird write their own.
 let skipped: Set<String> = ["host", "content-length", "connection", "transfer-encoding", "keep-alive"]
 
+// Like the services' client (ServiceKit's HTTPClient.suite): no tracing spans.
+let client: HTTPClient = {
+    var configuration = HTTPClient.Configuration.singletonConfiguration
+    configuration.tracing.tracer = nil
+    return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+}()
 let router = Router()
 let forward: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, _ in
     var outbound = HTTPClientRequest(url: target + request.uri.path)
@@ -29,7 +35,7 @@ let forward: @Sendable (Request, BasicRequestContext) async throws -> Response =
         outbound.headers.add(name: field.name.rawName, value: field.value)
     }
     outbound.body = .bytes(try await request.body.collect(upTo: 16 << 20))
-    let answer = try await HTTPClient.shared.execute(outbound, timeout: .seconds(30))
+    let answer = try await client.execute(outbound, timeout: .seconds(30))
     var headers = HTTPFields()
     for header in answer.headers where !skipped.contains(header.name.lowercased()) {
         if let name = HTTPField.Name(header.name) { headers.append(HTTPField(name: name, value: header.value)) }
