@@ -15,7 +15,7 @@ import Synchronization
 /// // in a RequestContext's init(source:):
 /// self.disconnect = ClientDisconnect.watcher(for: source.channel)
 /// // in a handler:
-/// let result = try await context.disconnect?.cancellingOnDisconnect { try await slowWork() }
+/// let result = try await ClientDisconnect.cancelling(on: context.disconnect) { try await slowWork() }
 /// ```
 public final class ClientDisconnect: ChannelInboundHandler, RemovableChannelHandler, Sendable {
     public typealias InboundIn = NIOAny
@@ -54,6 +54,13 @@ public final class ClientDisconnect: ChannelInboundHandler, RemovableChannelHand
         // the unsafe reference is never used once this function has returned.
         defer { state.withLock { _ = $0.callbacks.removeValue(forKey: id) } }
         return try await operation()
+    }
+
+    /// `operation`, cancelled when `watcher`'s client goes away first; without a watcher (a server
+    /// built without `http1Server`, the test router) it just runs.
+    public static func cancelling<Value>(on watcher: ClientDisconnect?, _ operation: () async throws -> Value) async throws -> Value {
+        guard let watcher else { return try await operation() }
+        return try await watcher.cancellingOnDisconnect(operation)
     }
 
     /// The running task, for cancelling it from the event loop while it is known to be alive.
@@ -115,7 +122,6 @@ public struct DisconnectAwareRequestContext: RequestContext {
 
     /// `operation`, cancelled when the client goes away first.
     public func cancellingOnDisconnect<Value>(_ operation: () async throws -> Value) async throws -> Value {
-        guard let disconnect else { return try await operation() }
-        return try await disconnect.cancellingOnDisconnect(operation)
+        try await ClientDisconnect.cancelling(on: disconnect, operation)
     }
 }

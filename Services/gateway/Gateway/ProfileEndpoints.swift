@@ -54,10 +54,7 @@ struct ProfileEndpoints: Sendable {
             }
             // 2026-07-28 has no notifications/cancelled from the client: closing the request is
             // the cancellation, and the shard then gets its own notifications/cancelled.
-            let modern = self.modern
-            let reply = if let disconnect = context.disconnect {
-                try await disconnect.cancellingOnDisconnect { await modern.handle(headers: mcpRequest.headers, body: body) }
-            } else {
+            let reply = try await ClientDisconnect.cancelling(on: context.disconnect) {
                 await modern.handle(headers: mcpRequest.headers, body: body)
             }
             if let stream = reply.stream {
@@ -158,11 +155,7 @@ struct ProfileEndpoints: Sendable {
                         }
                     }
                 }
-                if let disconnect {
-                    try await disconnect.cancellingOnDisconnect {
-                        for await chunk in chunks { try await writer.write(chunk) }
-                    }
-                } else {
+                try await ClientDisconnect.cancelling(on: disconnect) {
                     for await chunk in chunks { try await writer.write(chunk) }
                 }
                 group.cancelAll()
