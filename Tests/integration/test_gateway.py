@@ -394,14 +394,16 @@ async def test_listen_stream_brings_list_changes_to_stateless_clients(services, 
     assert frames[-1] == {"jsonrpc": "2.0", "id": "l-1", "result": {"resultType": "complete", "_meta": {"io.modelcontextprotocol/subscriptionId": "l-1"}}}
 
 
-def test_sigterm_stops_gateway_with_open_streams(services, bin_path):
+def test_session_stream_keeps_alive_and_sigterm_stops_it(services, bin_path):
     fx = start_fixture(services, bin_path)
-    gw = start_gateway(services, bin_path, {"fx": fx.url + "/mcp"})
+    gw = start_gateway(services, bin_path, {"fx": fx.url + "/mcp"}, GATEWAY_KEEPALIVE_INTERVAL="0.3")
     init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
     session = httpx2.post(gw.url + "/mcp", headers=MCP_HEADERS, json=init).headers["mcp-session-id"]
     headers = {"Accept": "text/event-stream", "Mcp-Session-Id": session, "MCP-Protocol-Version": "2025-11-25"}
     with httpx2.Client(timeout=10) as http, http.stream("GET", gw.url + "/mcp", headers=headers) as stream:
         assert stream.status_code == 200
+        # The quiet session stream carries keep-alive comments (clients drop silent streams).
+        assert next(line for line in stream.iter_lines() if line.startswith(":")) == ": keep-alive"
         started = time.monotonic()
         assert gw.stop(timeout=8) is not None
         assert time.monotonic() - started < 8

@@ -139,28 +139,9 @@ struct ProfileEndpoints: Sendable {
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-cache"
-        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            let (chunks, continuation) = AsyncStream<ByteBuffer>.makeStream()
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    let final = await run { continuation.yield(Self.sseMessage($0)) }
-                    continuation.yield(Self.sseMessage(final))
-                    continuation.finish()
-                }
-                if let keepAlive {
-                    group.addTask {
-                        while !Task.isCancelled {
-                            try await cancellableSleep(for: keepAlive)
-                            continuation.yield(ByteBuffer(string: ": keep-alive\n\n"))
-                        }
-                    }
-                }
-                try await ClientDisconnect.cancelling(on: disconnect) {
-                    for await chunk in chunks { try await writer.write(chunk) }
-                }
-                group.cancelAll()
-            }
-            try await writer.finish(nil)
+        return Response(status: .ok, headers: headers, body: MCPHTTPBridge.sseBody(keepAlive: keepAlive, disconnect: disconnect) { yield in
+            let final = await run { yield(Self.sseMessage($0)) }
+            yield(Self.sseMessage(final))
         })
     }
 

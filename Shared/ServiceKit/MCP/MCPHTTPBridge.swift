@@ -54,25 +54,37 @@ public enum MCPHTTPBridge {
 
     /// Writes SSE chunks as they come; while nothing comes for `keepAlive`, writes a comment line.
     static func sseBody(_ events: AsyncThrowingStream<Data, any Error>, keepAlive: Duration) -> ResponseBody {
+        sseBody(keepAlive: keepAlive) { yield in
+            do {
+                for try await chunk in events.cancelOnGracefulShutdown() { yield(ByteBuffer(bytes: chunk)) }
+            } catch {}
+        }
+    }
+
+    /// An SSE response body of what `produce` yields, written as it comes, with a comment line
+    /// whenever nothing came for `keepAlive` (none if nil); the body ends when `produce` returns.
+    /// With a `disconnect` watcher, a client that goes away stops the writing and `produce`.
+    public static func sseBody(
+        keepAlive: Duration?, disconnect: ClientDisconnect? = nil,
+        produce: @escaping @Sendable (_ yield: @escaping @Sendable (ByteBuffer) -> Void) async -> Void
+    ) -> ResponseBody {
         ResponseBody { writer in
-            let merged = AsyncStream<ByteBuffer>.makeStream()
+            let (chunks, continuation) = AsyncStream<ByteBuffer>.makeStream()
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    do {
-                        for try await chunk in events.cancelOnGracefulShutdown() {
-                            merged.continuation.yield(ByteBuffer(bytes: chunk))
-                        }
-                    } catch {}
-                    merged.continuation.finish()
+                    await produce { continuation.yield($0) }
+                    continuation.finish()
                 }
-                group.addTask {
-                    while !Task.isCancelled {
-                        try await cancellableSleep(for: keepAlive)
-                        merged.continuation.yield(ByteBuffer(string: ": keep-alive\n\n"))
+                if let keepAlive {
+                    group.addTask {
+                        while !Task.isCancelled {
+                            try await cancellableSleep(for: keepAlive)
+                            continuation.yield(ByteBuffer(string: ": keep-alive\n\n"))
+                        }
                     }
                 }
-                for await buffer in merged.stream {
-                    try await writer.write(buffer)
+                try await ClientDisconnect.cancelling(on: disconnect) {
+                    for await chunk in chunks { try await writer.write(chunk) }
                 }
                 group.cancelAll()
             }
