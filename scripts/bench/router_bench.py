@@ -78,7 +78,10 @@ async def main() -> None:
     # FLOOR_URL: Tests/Benchmarks/ProxyFloor in front of the same upstream, a bare Hummingbird +
     # AsyncHTTPClient forwarder (it buffers bodies, so it is left out of the streaming row).
     floor = os.environ.get("FLOOR_URL")
-    targets = [("direct", fake), ("router", router)] + ([("bare forwarder", floor)] if floor else []) + ([("litellm", litellm)] if litellm else [])
+    # NGINX_URL: nginx in front of the same upstream (scripts/bench/nginx-forwarder.sh), the
+    # cost of the hop itself on this machine apart from any Swift stack.
+    nginx = os.environ.get("NGINX_URL")
+    targets = [("direct", fake), ("router", router)] + ([("bare forwarder", floor)] if floor else []) + ([("nginx", nginx)] if nginx else []) + ([("litellm", litellm)] if litellm else [])
     rss_idle = {"router": rss_mb(router_pid), **({"litellm": rss_mb(litellm_pid)} if litellm_pid else {})}
     rows = []
     results: dict = {}
