@@ -42,6 +42,7 @@ let package = Package(
         .executable(name: "fixture-shard", targets: ["FixtureShard"]),
         .executable(name: "gateway-bench", targets: ["GatewayBench"]),
         .executable(name: "proxy-floor", targets: ["ProxyFloor"]),
+        .executable(name: "nio-floor", targets: ["NIOFloor"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -108,6 +109,7 @@ let package = Package(
         .executableTarget(name: "FixtureShard", dependencies: ["ShardKit", "ServiceKit", mcp, hummingbird, logging], path: "Tests/FixtureShard", swiftSettings: swiftSettings),
         // The load generator behind scripts/bench/gateway (not a test: benchmarks never run in CI).
         .executableTarget(name: "GatewayBench", dependencies: [asyncHTTPClient] + nio, path: "Tests/Benchmarks/GatewayBench", swiftSettings: swiftSettings),
+        .executableTarget(name: "NIOFloor", dependencies: nio, path: "Tests/Benchmarks/NIOFloor", swiftSettings: swiftSettings),
         .executableTarget(name: "ProxyFloor", dependencies: [asyncHTTPClient, hummingbird] + nio, path: "Tests/Benchmarks/ProxyFloor", swiftSettings: swiftSettings),
         .testTarget(name: "SharedTests", dependencies: ["MCPShared", "ServiceKit", "ShardKit", "TestSupport", mcp, hummingbird, hummingbirdTesting, asyncHTTPClient] + nio, path: "Tests/SharedTests", swiftSettings: swiftSettings),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "ServiceKit", "ShardKit", "TestSupport", mcp, hummingbird, hummingbirdTesting, asyncHTTPClient] + nio, path: "Tests/GatewayTests", swiftSettings: swiftSettings),

@@ -81,7 +81,9 @@ async def main() -> None:
     # NGINX_URL: nginx in front of the same upstream (scripts/bench/nginx-forwarder.sh), the
     # cost of the hop itself on this machine apart from any Swift stack.
     nginx = os.environ.get("NGINX_URL")
-    targets = [("direct", fake), ("router", router)] + ([("bare forwarder", floor)] if floor else []) + ([("nginx", nginx)] if nginx else []) + ([("litellm", litellm)] if litellm else [])
+    # NIO_URL: Tests/Benchmarks/NIOFloor, the same hop on bare SwiftNIO.
+    nio = os.environ.get("NIO_URL")
+    targets = [("direct", fake), ("router", router)] + ([("bare forwarder", floor)] if floor else []) + ([("bare SwiftNIO forwarder", nio)] if nio else []) + ([("nginx", nginx)] if nginx else []) + ([("litellm", litellm)] if litellm else [])
     rss_idle = {"router": rss_mb(router_pid), **({"litellm": rss_mb(litellm_pid)} if litellm_pid else {})}
     rows = []
     results: dict = {}

@@ -164,7 +164,7 @@ let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: confi
 func fmt(_ value: Double) -> String { String(format: "%.3f", value) }
 
 /// CPU time (user + system) a process has used so far, when the environment variable `pidVariable`
-/// (BENCH_GATEWAY_PID, BENCH_FLOOR_PID, BENCH_NGINX_PID) names it: on a shared 2-core machine wall-clock latency is
+/// (BENCH_GATEWAY_PID or a forwarder's) names it: on a shared 2-core machine wall-clock latency is
 /// noisy, CPU per call much less so.
 func cpuSeconds(_ pidVariable: String?) -> Double? {
     guard let pidVariable, let pid = ProcessInfo.processInfo.environment[pidVariable],
@@ -192,13 +192,19 @@ struct Target {
 }
 for concurrency in levels {
     var targets = [Target(label: "direct", url: shardURL, tool: shardTool, modern: false, pidVariable: nil)]
-    if let floorURL = ProcessInfo.processInfo.environment["BENCH_FLOOR_URL"] {
-        // The shard's own session calls through a bare forwarder (Tests/Benchmarks/ProxyFloor).
-        targets.append(Target(label: "bare Hummingbird + AsyncHTTPClient forwarder, no MCP work (2025-11-25)", url: floorURL, tool: shardTool, modern: false, pidVariable: "BENCH_FLOOR_PID"))
-    }
-    if let nginxURL = ProcessInfo.processInfo.environment["BENCH_NGINX_URL"] {
-        // The same through nginx (scripts/bench/nginx-forwarder.sh): the hop's cost apart from Swift.
-        targets.append(Target(label: "nginx forwarder (C), no MCP work (2025-11-25)", url: nginxURL, tool: shardTool, modern: false, pidVariable: "BENCH_NGINX_PID"))
+    // Forwarders in front of the same shard, doing no MCP work: what one more hop costs on the
+    // services' stack (Tests/Benchmarks/ProxyFloor), on bare SwiftNIO (Tests/Benchmarks/NIOFloor)
+    // and through nginx (scripts/bench/nginx-forwarder.sh). Each is named by <PREFIX>_URL and its
+    // process by <PREFIX>_PID.
+    let forwarders = [
+        ("BENCH_FLOOR", "bare Hummingbird + AsyncHTTPClient forwarder, no MCP work (2025-11-25)"),
+        ("BENCH_NIO", "bare SwiftNIO forwarder, no MCP work (2025-11-25)"),
+        ("BENCH_NGINX", "nginx forwarder (C), no MCP work (2025-11-25)"),
+    ]
+    for (prefix, label) in forwarders {
+        if let url = ProcessInfo.processInfo.environment[prefix + "_URL"] {
+            targets.append(Target(label: label, url: url, tool: shardTool, modern: false, pidVariable: prefix + "_PID"))
+        }
     }
     targets.append(Target(label: "2025-11-25 (session)", url: gatewayURL, tool: gatewayTool, modern: false, pidVariable: "BENCH_GATEWAY_PID"))
     targets.append(Target(label: "2026-07-28 (stateless)", url: gatewayURL, tool: gatewayTool, modern: true, pidVariable: "BENCH_GATEWAY_PID"))
