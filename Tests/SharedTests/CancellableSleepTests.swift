@@ -1,4 +1,5 @@
 import ServiceKit
+import Synchronization
 import Testing
 
 /// The sleep behind every request timeout: it must wait, and a cancelled one must end at once.
@@ -18,5 +19,36 @@ import Testing
         // A deadline that does not expire hands back the value; one that does names what timed out.
         #expect(try await withDeadline(.seconds(30)) { 42 } == 42)
         await #expect(throws: DeadlineExceeded.self) { try await withDeadline(.milliseconds(20), "the test") { try await cancellableSleep(for: .seconds(30)) } }
+    }
+
+    /// Work that ignores cancellation (the MCP SDK's pending requests) is unblocked by `onTimeout`,
+    /// which has finished when the deadline error arrives; a caller's cancellation reaches the work.
+    @Test(.timeLimit(.minutes(1))) func deadlineRunsOnTimeoutToUnblockWorkAndPassesCancellationOn() async throws {
+        let (gate, opener) = AsyncStream<Void>.makeStream()
+        let opened = Mutex(false)
+        let clock = ContinuousClock()
+        let started = clock.now
+        await #expect(throws: DeadlineExceeded.self) {
+            try await withDeadline(.milliseconds(30), "the gate", onTimeout: {
+                opened.withLock { $0 = true }
+                opener.finish()
+            }) {
+                for await _ in gate {}  // ends only when the gate is finished, whatever cancellation says
+                return 1
+            }
+        }
+        #expect(opened.withLock { $0 })
+        #expect(clock.now - started < .seconds(5))
+
+        // A value that arrives first wins, and the timer does not fire afterwards.
+        let late = Mutex(false)
+        #expect(try await withDeadline(.milliseconds(50), onTimeout: { late.withLock { $0 = true } }) { 7 } == 7)
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(!late.withLock { $0 })
+
+        let caller = Task { try await withDeadline(.seconds(30)) { try await cancellableSleep(for: .seconds(30)) } }
+        try await Task.sleep(for: .milliseconds(20))
+        caller.cancel()
+        await #expect(throws: CancellationError.self) { try await caller.value }
     }
 }

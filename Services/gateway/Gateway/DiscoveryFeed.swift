@@ -29,7 +29,7 @@ struct DiscoveryFeed: Service {
     let logger: Logger
 
     func run() async throws {
-        try? await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 if let discoveryURL {
                     group.addTask { await followHTTP(discoveryURL) }
