@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import httpx2
@@ -303,6 +304,25 @@ def test_failure_after_first_token_is_in_band_error_without_done(router, fake, m
     with pytest.raises(openai.APIError):
         set_fault(fake, MODELS[model], mode, times=5)
         collect(client(router).chat.completions.create(model=model, messages=[{"role": "user", "content": "Please analyze this for me."}], stream=True))
+
+
+@pytest.mark.parametrize("model", ["gpt-4o", "claude-sonnet"])
+def test_stream_that_stalls_after_first_token_ends_with_in_band_error(router, fake, model):
+    """stream_idle_timeout (1.5 s here): a provider that goes quiet mid-stream gets an in-band error
+    to the client (never a clean [DONE]) and the router hangs up on it."""
+    set_fault(fake, MODELS[model], "stall_mid_stream", times=1, seconds=30)
+    started = time.monotonic()
+    with httpx2.Client(timeout=20) as http:
+        with http.stream("POST", router.url + "/v1/chat/completions", headers={"Authorization": f"Bearer {MASTER}"},
+                         json={"model": model, "stream": True, "messages": [{"role": "user", "content": "Please analyze this for me."}]}) as r:
+            assert r.status_code == 200
+            data = [line[6:] for line in r.iter_lines() if line.startswith("data: ")]
+    assert 1.4 < time.monotonic() - started < 10
+    assert "[DONE]" not in data
+    assert json.loads(data[1])["choices"][0]["delta"]["content"] == "Hello"
+    error = json.loads(data[-1])["error"]
+    assert "no data" in error["message"] and "1.5" in error["message"]
+    wait_until(lambda: "stall_mid_stream" in httpx2.get(fake.url + "/_abandoned").json(), timeout=5, message="the router hung up on the stalled provider")
 
 
 def test_all_deployments_failing_gives_openai_error_with_retry_after(router, fake):

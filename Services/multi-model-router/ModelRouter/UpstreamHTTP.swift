@@ -196,15 +196,9 @@ final class ChatEventStream: @unchecked Sendable {
     func next(timeout: Double?) async throws -> ChatEvent? {
         if !queue.isEmpty { return queue.removeFirst() }
         guard let timeout, !finished else { return try await next() }
-        return try await withThrowingTaskGroup(of: ChatEvent?.self) { group in
-            group.addTask { try await self.next() }
-            group.addTask {
-                try await cancellableSleep(for: .milliseconds(Int64(timeout * 1000)))
-                throw UpstreamError.timeout("no data for \(timeout) s")
-            }
-            defer { group.cancelAll() }
-            return try await group.next() ?? nil
-        }
+        // Once per streamed chunk: one task and an event-loop timer (`withDeadline`), where a task
+        // group with a sleeping second task cost twice the tasks.
+        return try await withDeadline(timeout, "no data") { try await self.next() }
     }
 
     private func next() async throws -> ChatEvent? {

@@ -4,7 +4,7 @@ native wire format as /work/shared/specs/llm-wire-formats.md describes, streamin
 
 One process serves all four under path prefixes (/openai/v1, /anthropic, /gemini/v1beta, /ollama).
 Tests steer it over HTTP:
-  POST /_control {"provider": "anthropic", "mode": "429"|"500"|"529"|"hang"|"die_early"|"die_mid_stream"|"error_event", "times": 1, "retry_after": 1}
+  POST /_control {"provider": "anthropic", "mode": "429"|"500"|"529"|"hang"|"die_early"|"die_mid_stream"|"stall_mid_stream"|"error_event", "times": 1, "retry_after": 1}
   GET  /_requests            every request received (path, auth headers present, JSON body)
   GET  /_abandoned           paths of hanging requests whose caller hung up
   POST /_reset
@@ -83,7 +83,8 @@ def plan(tools: list, last_tool_result: str | None, provider: str) -> tuple[str,
 
 async def fault_stream(frames: list[bytes], fault: dict | None, error_frame: bytes | None = None, content_at: int = 1):
     """Yields frames; after frame `content_at` (the first content) `die_mid_stream` breaks the
-    connection and `error_event` sends the provider's in-band error."""
+    connection, `stall_mid_stream` goes quiet for `seconds` (default 30; it stops early when the
+    caller hangs up, recorded in /_abandoned) and `error_event` sends the provider's in-band error."""
     for i, frame in enumerate(frames):
         yield frame
         await asyncio.sleep(0.01)
@@ -91,6 +92,12 @@ async def fault_stream(frames: list[bytes], fault: dict | None, error_frame: byt
             raise ConnectionResetError("fake provider died before any content")
         if fault and fault["mode"] == "die_mid_stream" and i == content_at:
             raise ConnectionResetError("fake provider died mid-stream")
+        if fault and fault["mode"] == "stall_mid_stream" and i == content_at:
+            try:
+                await asyncio.sleep(float(fault.get("seconds", 30)))
+            except asyncio.CancelledError:
+                STATE["abandoned"].append("stall_mid_stream")
+                raise
         if fault and fault["mode"] == "error_event" and i == content_at and error_frame:
             yield error_frame
             return
