@@ -21,7 +21,13 @@ public final class PostgresDatabase: Database {
 
     public init(url: String, logger: Logger, queryTimeout: Duration = .seconds(5)) throws {
         self.queryTimeout = queryTimeout
-        let configuration = try Self.configuration(url: url)
+        var configuration = try Self.configuration(url: url)
+        // PostgreSQL ends a statement that outlives the query timeout itself: postgres-nio cannot
+        // abandon a running query, so without this a query stuck on a lock would hold its caller
+        // (and the deadline's error) until the server answered. A little later than the client's
+        // deadline, so the error callers see is the deadline's.
+        let statementTimeout = queryTimeout + .milliseconds(250)
+        configuration.options.additionalStartupParameters.append(("statement_timeout", String(Int(statementTimeout.milliseconds.rounded(.up)))))
         self.location = "\(configuration.host ?? "?"):\(configuration.port ?? 5432)/\(configuration.database ?? configuration.username)"
         // The pool logs every failed reconnect at info; callers already hear about failures from
         // their queries, so only its warnings and errors are kept.
@@ -55,23 +61,17 @@ public final class PostgresDatabase: Database {
         }
         let query = PostgresQuery(unsafeSQL: sql, binds: bindings)
         do {
-            return try await withThrowingTaskGroup(of: [SQLRow].self) { [client, logger, location, queryTimeout] group in
-                group.addTask {
-                    var result: [SQLRow] = []
-                    for try await row in try await client.query(query, logger: logger) {
-                        var values: [String: SQLValue] = [:]
-                        for cell in row { values[cell.columnName] = Self.value(of: cell) }
-                        result.append(SQLRow(values: values))
-                    }
-                    return result
+            return try await withDeadline(queryTimeout, "PostgreSQL (\(location)) did not answer") { [client, logger] in
+                var result: [SQLRow] = []
+                for try await row in try await client.query(query, logger: logger) {
+                    var values: [String: SQLValue] = [:]
+                    for cell in row { values[cell.columnName] = Self.value(of: cell) }
+                    result.append(SQLRow(values: values))
                 }
-                group.addTask {
-                    try await cancellableSleep(for: queryTimeout)
-                    throw DatabaseError("PostgreSQL (\(location)) did not answer within \(queryTimeout)")
-                }
-                defer { group.cancelAll() }
-                return try await group.next()!
+                return result
             }
+        } catch let error as DeadlineExceeded {
+            throw DatabaseError(error.description)
         } catch let error as PSQLError {
             // PSQLError's description hides details on purpose; the server message is what helps.
             let detail = error.serverInfo?[.message] ?? "\(error.code)"

@@ -85,4 +85,25 @@ struct StorageKitTests {
             group.cancelAll()
         }
     }
+
+    /// A query that outlives the query timeout fails with an error that says so, promptly.
+    @Test func postgresQueryTimeoutIsAClearError() async throws {
+        let server = try await LocalPostgres.start()
+        defer { server.stop() }
+        let database = try PostgresDatabase(url: server.url, logger: Logger(label: "test"), queryTimeout: .milliseconds(300))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await database.run() }
+            let clock = ContinuousClock()
+            let started = clock.now
+            do {
+                _ = try await database.query("SELECT pg_sleep(5)")
+                Issue.record("a 5 s query returned within a 300 ms timeout")
+            } catch let error as DatabaseError {
+                #expect("\(error)".contains("did not answer within"))
+            }
+            #expect(clock.now - started < .seconds(3))
+            #expect(try await database.query("SELECT 1 AS one").first?.int("one") == 1)
+            group.cancelAll()
+        }
+    }
 }

@@ -19,7 +19,7 @@ import TestSupport
         await recorder.record(record(cost: 1.5))
         #expect(await store.spent(since: .distantPast) == 0)
         #expect(await recorder.spent(since: .distantPast) == 1.5)
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await recorder.run() }
             let summary = await recorder.summary(groupBy: "model")
             #expect(summary.first?["requests"] == 1)
@@ -51,6 +51,46 @@ import TestSupport
             #expect(rows.first?.int("n") == 120 && rows.first?.int("p") == 1200)
             group.cancelAll()
         }
+    }
+
+    /// Records that arrive while PostgreSQL is down are kept, still count towards budgets, and are
+    /// written once it is back: none lost, none doubled.
+    @Test func recordsSurviveADatabaseOutage() async throws {
+        let logger = Logger(label: "test")
+        let postgres = try await LocalPostgres.start()
+        defer { postgres.stop() }
+        let database = try PostgresDatabase(url: postgres.url, logger: logger, queryTimeout: .seconds(1))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await database.run() }
+            try await database.migrate(SQLUsageStore.migrations, logger: logger)
+            let recorder = UsageRecorder(store: SQLUsageStore(database: database, logger: logger))
+            group.addTask { try await recorder.run() }
+            await recorder.record(record(cost: 0.5))
+            try await waitUntil { (try? await database.query("SELECT count(*) AS n FROM router_usage"))?.first?.int("n") == 1 }
+            #expect(await recorder.spent(since: .distantPast) == 0.5)
+
+            postgres.stop()
+            for _ in 0..<60 { await recorder.record(record(cost: 0.01)) }
+            try await Task.sleep(for: .milliseconds(1500))  // at least one failed write
+            // Budgets still see everything: the last total read plus what waits in the queue.
+            #expect(abs(await recorder.spent(since: .distantPast) - 1.1) < 1e-9)
+
+            try await postgres.start()
+            try await waitUntil(seconds: 30) { (try? await database.query("SELECT count(*) AS n FROM router_usage"))?.first?.int("n") == 61 }
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(try await database.query("SELECT count(*) AS n FROM router_usage").first?.int("n") == 61)
+            #expect(abs(await recorder.spent(since: .distantPast) - 1.1) < 1e-9)
+            group.cancelAll()
+        }
+    }
+
+    func waitUntil(seconds: Int = 10, _ condition: () async -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while ContinuousClock.now < deadline {
+            if await condition() { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        Issue.record("condition not met within \(seconds) s")
     }
 
     @Test func budgetsCompareTodaysSpendWithTheCap() async throws {

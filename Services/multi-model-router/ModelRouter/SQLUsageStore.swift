@@ -10,6 +10,8 @@ public final class SQLUsageStore: UsageStore {
     let logger: Logger
     /// Budget checks run on every request: totals are cached for a second.
     private let spentCache = Mutex<[Date: (Double, ContinuousClock.Instant)]>([:])
+    /// The last total read for each budget period, for when the database cannot be asked.
+    private let lastKnownSpent = Mutex<[Date: Double]>([:])
 
     public init(database: any Database, logger: Logger) {
         self.database = database
@@ -47,16 +49,19 @@ public final class SQLUsageStore: UsageStore {
 
     /// One multi-row INSERT per `rowsPerStatement` records: one statement to prepare and one
     /// commit for a whole batch.
-    public func record(_ records: [UsageRecord]) async {
+    @discardableResult public func record(_ records: [UsageRecord]) async -> [UsageRecord] {
+        var unstored: [UsageRecord] = []
         for start in stride(from: 0, to: records.count, by: Self.rowsPerStatement) {
             let rows = records[start..<min(start + Self.rowsPerStatement, records.count)]
             do {
                 try await database.execute(Self.insert(rows: rows.count), rows.flatMap(Self.values))
                 if rows.contains(where: { $0.costUSD > 0 }) { spentCache.withLock { $0.removeAll() } }
             } catch {
-                logger.error("usage records not stored", metadata: ["count": "\(rows.count)", "error": "\(error)"])
+                logger.error("usage records not stored yet", metadata: ["count": "\(rows.count)", "error": "\(error)"])
+                unstored += rows
             }
         }
+        return unstored
     }
 
     /// 15 parameters a row: 50 rows stay under SQLite's oldest limit of 999 parameters.
@@ -86,8 +91,18 @@ public final class SQLUsageStore: UsageStore {
             let rows = try await database.query("SELECT COALESCE(SUM(cost_usd), 0) AS total FROM router_usage WHERE at >= $1", [.date(date)])
             let total = rows.first?.double("total") ?? 0
             spentCache.withLock { $0[date] = (total, .now) }
+            lastKnownSpent.withLock { known in
+                known[date] = total
+                // One entry per budget period start (today, this month): keep the newest few.
+                if known.count > 8, let oldest = known.keys.min() { known[oldest] = nil }
+            }
             return total
         } catch {
+            // The last total read (records queued since come on top, in UsageRecorder) beats none.
+            if let lastKnown = lastKnownSpent.withLock({ $0[date] }) {
+                logger.warning("usage totals unavailable; budgets use the last total read", metadata: ["error": "\(error)"])
+                return lastKnown
+            }
             logger.error("usage totals unavailable; budgets not enforced for this request", metadata: ["error": "\(error)"])
             return 0
         }

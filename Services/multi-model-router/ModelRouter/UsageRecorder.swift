@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ServiceKit
 import ServiceLifecycle
 import Synchronization
 
@@ -7,8 +8,10 @@ import Synchronization
 /// writes them to the store in the background (a database write per request would add
 /// milliseconds of router overhead), at most once per `flushInterval`, everything queued since
 /// the last write in one batch (one statement and one commit instead of one per request). Budgets
-/// and reports see queued records at once. On shutdown the queue is drained before the store
-/// closes.
+/// and reports see queued records at once. Records the store could not take (the database is
+/// down) go back to the front of the queue and are tried again after 1 s, then up to every 5 s,
+/// so an outage of the database loses no cost records (up to `queueLimit` of them). On shutdown
+/// the queue is drained before the store closes.
 public final class UsageRecorder: UsageStore, Service {
     /// Records kept while the store is slower than the traffic; past this the oldest are dropped.
     static let queueLimit = 100_000
@@ -34,7 +37,7 @@ public final class UsageRecorder: UsageStore, Service {
             queue.append(record)
             return queue.count > Self.queueLimit ? queue.removeFirst() : nil
         }
-        if let dropped { written([dropped]) }
+        if let dropped { release([dropped]) }
         wakeUp.yield()
     }
 
@@ -53,28 +56,60 @@ public final class UsageRecorder: UsageStore, Service {
 
     public func run() async throws {
         await withGracefulShutdownHandler {
+            var retryDelay = Self.firstRetryDelay
             for await _ in wakeUps {
-                await writeQueued()
-                try? await Task.sleep(for: flushInterval)
+                if await writeQueued() {
+                    retryDelay = Self.firstRetryDelay
+                    try? await cancellableSleep(for: flushInterval)
+                } else {
+                    // Nothing else may wake the writer (no traffic): it wakes itself to retry.
+                    try? await cancelWhenGracefulShutdown { [retryDelay] in try await cancellableSleep(for: retryDelay) }
+                    retryDelay = min(retryDelay * 2, Self.lastRetryDelay)
+                    wakeUp.yield()
+                }
             }
         } onGracefulShutdown: { [wakeUp] in
             wakeUp.finish()
         }
+        // Last try; what the store still refuses is lost, and SQLUsageStore has logged it.
         await writeQueued()
     }
 
-    private func writeQueued() async {
+    static let firstRetryDelay = Duration.seconds(1)
+    static let lastRetryDelay = Duration.seconds(5)
+
+    /// Writes what is queued; false if the store gave some of it back (they are queued again).
+    @discardableResult private func writeQueued() async -> Bool {
         let batch = queue.withLock { queue in
             defer { queue.removeAll(keepingCapacity: true) }
             return queue
         }
-        guard !batch.isEmpty else { return }
-        await store.record(batch)
-        written(batch)
+        guard !batch.isEmpty else { return true }
+        let unstored = await store.record(batch)
+        guard !unstored.isEmpty else {
+            release(batch)
+            return true
+        }
+        // Back in front, in order, ahead of what came in meanwhile; past the limit the oldest go.
+        let dropped: [UsageRecord] = queue.withLock { queue in
+            queue.insert(contentsOf: unstored, at: 0)
+            let excess = queue.count - Self.queueLimit
+            guard excess > 0 else { return [] }
+            defer { queue.removeFirst(excess) }
+            return Array(queue.prefix(excess))
+        }
+        release(count: batch.count - unstored.count, cost: batch.reduce(0) { $0 + $1.costUSD } - unstored.reduce(0) { $0 + $1.costUSD })
+        release(dropped)
+        return false
     }
 
-    private func written(_ records: [UsageRecord]) {
-        let cost = records.reduce(0) { $0 + $1.costUSD }
-        pending.withLock { $0.count -= records.count; $0.cost -= cost }
+    /// Records no longer pending: written, or dropped past the queue limit.
+    private func release(_ records: [UsageRecord]) {
+        release(count: records.count, cost: records.reduce(0) { $0 + $1.costUSD })
+    }
+
+    private func release(count: Int, cost: Double) {
+        guard count > 0 else { return }
+        pending.withLock { $0.count -= count; $0.cost -= cost }
     }
 }

@@ -19,8 +19,9 @@ public struct UsageRecord: Sendable {
 /// Where usage records go. The in-process store is the default; a database-backed one plugs in here.
 public protocol UsageStore: Sendable {
     func record(_ record: UsageRecord) async
-    /// Several records at once (the background writer's batches).
-    func record(_ records: [UsageRecord]) async
+    /// Several records at once (the background writer's batches); returns those that could not be
+    /// stored (the database is down), for the writer to try again.
+    @discardableResult func record(_ records: [UsageRecord]) async -> [UsageRecord]
     /// Dollars spent since `date`.
     func spent(since date: Date) async -> Double
     /// Totals grouped by `model`, `key` or `day`.
@@ -28,8 +29,9 @@ public protocol UsageStore: Sendable {
 }
 
 extension UsageStore {
-    public func record(_ records: [UsageRecord]) async {
+    @discardableResult public func record(_ records: [UsageRecord]) async -> [UsageRecord] {
         for record in records { await self.record(record) }
+        return []
     }
 }
 
