@@ -76,12 +76,7 @@ struct StorageKitTests {
             server.stop()
             await #expect(throws: (any Error).self) { try await database.query("SELECT 1") }
             try await server.start()
-            var rows: [SQLRow] = []
-            for _ in 0..<50 {
-                if let fresh = try? await database.query("SELECT count(*) AS n FROM items") { rows = fresh; break }
-                try await Task.sleep(for: .milliseconds(100))
-            }
-            #expect(rows.first?.int("n") == 2)
+            #expect(await eventually(within: .seconds(5)) { (try? await database.query("SELECT count(*) AS n FROM items"))?.first?.int("n") == 2 })
             group.cancelAll()
         }
     }

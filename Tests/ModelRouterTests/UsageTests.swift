@@ -66,7 +66,7 @@ import TestSupport
             let recorder = UsageRecorder(store: SQLUsageStore(database: database, logger: logger))
             group.addTask { try await recorder.run() }
             await recorder.record(record(cost: 0.5))
-            try await waitUntil { (try? await database.query("SELECT count(*) AS n FROM router_usage"))?.first?.int("n") == 1 }
+            #expect(await eventually { (try? await database.query("SELECT count(*) AS n FROM router_usage"))?.first?.int("n") == 1 })
             #expect(await recorder.spent(since: .distantPast) == 0.5)
 
             postgres.stop()
@@ -76,21 +76,12 @@ import TestSupport
             #expect(abs(await recorder.spent(since: .distantPast) - 1.1) < 1e-9)
 
             try await postgres.start()
-            try await waitUntil(seconds: 30) { (try? await database.query("SELECT count(*) AS n FROM router_usage"))?.first?.int("n") == 61 }
+            #expect(await eventually(within: .seconds(30)) { (try? await database.query("SELECT count(*) AS n FROM router_usage"))?.first?.int("n") == 61 })
             try await Task.sleep(for: .milliseconds(500))
             #expect(try await database.query("SELECT count(*) AS n FROM router_usage").first?.int("n") == 61)
             #expect(abs(await recorder.spent(since: .distantPast) - 1.1) < 1e-9)
             group.cancelAll()
         }
-    }
-
-    func waitUntil(seconds: Int = 10, _ condition: () async -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(seconds)
-        while ContinuousClock.now < deadline {
-            if await condition() { return }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        Issue.record("condition not met within \(seconds) s")
     }
 
     @Test func budgetsCompareTodaysSpendWithTheCap() async throws {
