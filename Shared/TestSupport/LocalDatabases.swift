@@ -25,9 +25,18 @@ public final class LocalRedis: @unchecked Sendable {
     public static func start() async throws -> LocalRedis {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("redis-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let server = LocalRedis(port: try FreePort.next(), directory: directory)
-        try await server.start()
-        return server
+        // A port found free can be taken by a parallel test's server before ours binds it.
+        var attempt = 1
+        while true {
+            let server = LocalRedis(port: try FreePort.next(), directory: directory)
+            do {
+                try await server.start()
+                return server
+            } catch where attempt < 3 {
+                server.stop()
+                attempt += 1
+            }
+        }
     }
 
     /// Starts (again) on the same port and data directory.
@@ -190,7 +199,15 @@ enum LocalProcess {
             if let process, !process.isRunning {
                 throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "server for port \(port) exited during startup"])
             }
-            if canConnect(port) { return }
+            if canConnect(port) {
+                // A server that could not bind exits at once, and then what answered is somebody
+                // else's (a parallel test's) server on the same port: make sure ours is still up.
+                try await Task.sleep(for: .milliseconds(100))
+                if let process, !process.isRunning {
+                    throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "server for port \(port) exited during startup (port taken?)"])
+                }
+                return
+            }
             try await Task.sleep(for: .milliseconds(50))
         }
         throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "nothing listens on port \(port) after \(timeout)s"])
