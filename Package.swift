@@ -110,7 +110,7 @@ let package = Package(
         // The load generator behind scripts/bench/gateway (not a test: benchmarks never run in CI).
         .executableTarget(name: "GatewayBench", dependencies: [asyncHTTPClient] + nio, path: "Tests/Benchmarks/GatewayBench", swiftSettings: swiftSettings),
         .executableTarget(name: "NIOFloor", dependencies: nio, path: "Tests/Benchmarks/NIOFloor", swiftSettings: swiftSettings),
-        .executableTarget(name: "ProxyFloor", dependencies: [asyncHTTPClient, hummingbird] + nio, path: "Tests/Benchmarks/ProxyFloor", swiftSettings: swiftSettings),
+        .executableTarget(name: "ProxyFloor", dependencies: ["ServiceKit", asyncHTTPClient, hummingbird] + nio, path: "Tests/Benchmarks/ProxyFloor", swiftSettings: swiftSettings),
         .testTarget(name: "SharedTests", dependencies: ["MCPShared", "ServiceKit", "ShardKit", "TestSupport", mcp, hummingbird, hummingbirdTesting, asyncHTTPClient] + nio, path: "Tests/SharedTests", swiftSettings: swiftSettings),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "ServiceKit", "ShardKit", "TestSupport", mcp, hummingbird, hummingbirdTesting, asyncHTTPClient] + nio, path: "Tests/GatewayTests", swiftSettings: swiftSettings),
         .testTarget(name: "TraefikShardTests", dependencies: ["TraefikShard", "ShardKit", "ServiceKit", "TestSupport", mcp, hummingbird, hummingbirdTesting, yams] + nio, path: "Tests/TraefikShardTests", swiftSettings: swiftSettings),

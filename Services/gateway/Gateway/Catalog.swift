@@ -14,6 +14,7 @@ final class Catalog: Sendable {
     private let views: Mutex<[String: CatalogSnapshot]>
     let profiles: [GatewayProfile]
     private let connections = Mutex([String: ShardConnection]())
+    private let published = Mutex([String: ComponentHealth]())
     private let httpClient: HTTPClient
     private let logger: Logger
     private let callTimeout: Duration
@@ -40,6 +41,18 @@ final class Catalog: Sendable {
     /// Collisions in any profile's view, for `/health`.
     var collisions: [String] {
         Array(Set(views.withLock { $0.values.flatMap(\.collisions) })).sorted()
+    }
+
+    /// Each shard's health as of the last rebuild of the lists, so `/health` never calls a shard
+    /// down while its tools are still listed (or the other way round); a shard added since then
+    /// reports its own.
+    func shardHealth() async -> [ComponentHealth] {
+        let known = published.withLock { $0 }
+        var healths: [ComponentHealth] = []
+        for connection in shardConnections {
+            if let health = known[connection.endpoint.name] { healths.append(health) } else { healths.append(await connection.health) }
+        }
+        return healths
     }
 
     var shardConnections: [ShardConnection] {
@@ -93,17 +106,18 @@ final class Catalog: Sendable {
 
     private func rebuild(changed: Bool) async {
         var listed: [ShardOffer] = []
+        var healths: [String: ComponentHealth] = [:]
         var up = 0
         for connection in shardConnections {
-            let status = await connection.status
-            Gauge(label: "gateway_shard_up", dimensions: [("shard", connection.endpoint.name)]).record(status == .healthy ? 1 : 0)
-            if status == .healthy {
+            let state = await connection.state
+            healths[connection.endpoint.name] = state.health
+            Gauge(label: "gateway_shard_up", dimensions: [("shard", connection.endpoint.name)]).record(state.health.status == .healthy ? 1 : 0)
+            if state.health.status == .healthy {
                 up += 1
-                listed.append(ShardOffer(
-                    name: connection.endpoint.name, tools: await connection.tools,
-                    prompts: await connection.prompts, resources: await connection.resources))
+                listed.append(ShardOffer(name: connection.endpoint.name, tools: state.tools, prompts: state.prompts, resources: state.resources))
             }
         }
+        published.withLock { $0 = healths }
         let known = collisions
         let next = Dictionary(profiles.map { ($0.name, CatalogSnapshot.build(shards: listed, for: $0)) }, uniquingKeysWith: { first, _ in first })
         for collision in Set(next.values.flatMap(\.collisions)) where !known.contains(collision) {

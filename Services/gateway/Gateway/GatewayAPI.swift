@@ -74,10 +74,10 @@ struct GatewayAPI {
     func shardSummaries() async -> [ShardSummary] {
         var summaries: [ShardSummary] = []
         for connection in catalog.shardConnections {
-            let health = await connection.health
+            let (health, tools, _, _) = await connection.state
             summaries.append(ShardSummary(
                 name: health.name, endpoint: connection.endpoint.url, status: health.status,
-                tools: await connection.tools.map(\.name), lastProbe: health.lastProbe,
+                tools: tools.map(\.name), lastProbe: health.lastProbe,
                 latencyMs: health.latencyMs, lastError: health.lastError))
         }
         return summaries

@@ -88,8 +88,7 @@ public enum GatewayApplication {
     }
 
     static func health(identity: ServiceIdentity, catalog: Catalog) async -> HealthReport {
-        var components: [ComponentHealth] = []
-        for connection in catalog.shardConnections { components.append(await connection.health) }
+        let components = await catalog.shardHealth()
         let down = components.filter { $0.status != .healthy }.count
         // The gateway itself answers even when every shard is down: that is degraded, not down.
         return HealthReport(

@@ -40,6 +40,12 @@ actor ShardConnection {
             lastProbe: lastProbe, latencyMs: latencyMs, lastError: lastError)
     }
 
+    /// Health and lists read together, so the catalog never pairs one probe's status with
+    /// another's tools.
+    var state: (health: ComponentHealth, tools: [Tool], prompts: [Prompt], resources: [Resource]) {
+        (health, tools, prompts, resources)
+    }
+
     /// Initializes if needed and lists every tool (all pages). Returns true when the tool list
     /// or the status changed.
     func probe(timeout: Duration) async -> Bool {

@@ -47,42 +47,53 @@ public enum UpstreamError: Error, Sendable, CustomStringConvertible {
 }
 
 /// Sends one JSON request to a provider and hands back the response once its status is 2xx.
+/// Plain `http://` providers (Ollama, a local proxy, on the Compose network) go through
+/// `HTTP1Client`, the cheaper keep-alive client (see its comment); `https://` ones (the cloud
+/// APIs) through AsyncHTTPClient.
 struct UpstreamHTTP {
     let client: HTTPClient
+    var plainClient: HTTP1Client? = .shared
 
-    func post(url: String, headers: [(String, String)], body: JSONValue, timeout: Double) async throws -> HTTPClientResponse {
-        var request = HTTPClientRequest(url: url)
-        request.method = .POST
-        request.headers.add(name: "content-type", value: "application/json")
-        for (name, value) in headers { request.headers.add(name: name, value: value) }
-        request.body = .bytes(ByteBuffer(bytes: body.encoded()))
-        return try await send(request, timeout: timeout)
+    func post(url: String, headers: [(String, String)], body: JSONValue, timeout: Double) async throws -> UpstreamResponse {
+        try await send(url: url, method: .POST, headers: [("content-type", "application/json")] + headers, body: ByteBuffer(bytes: body.encoded()), timeout: timeout)
     }
 
-    func get(url: String, headers: [(String, String)] = [], timeout: Double) async throws -> HTTPClientResponse {
-        var request = HTTPClientRequest(url: url)
-        for (name, value) in headers { request.headers.add(name: name, value: value) }
-        return try await send(request, timeout: timeout)
+    func get(url: String, headers: [(String, String)] = [], timeout: Double) async throws -> UpstreamResponse {
+        try await send(url: url, method: .GET, headers: headers, body: nil, timeout: timeout)
     }
 
-    private func send(_ request: HTTPClientRequest, timeout: Double) async throws -> HTTPClientResponse {
-        let response: HTTPClientResponse
+    private func send(url: String, method: HTTPMethod, headers: [(String, String)], body: ByteBuffer?, timeout: Double) async throws -> UpstreamResponse {
+        let response: UpstreamResponse
         do {
-            response = try await client.execute(request, deadline: .now() + .milliseconds(Int64(timeout * 1000)))
+            if let plainClient, let target = HTTP1Target(url: url) {
+                let answer = try await plainClient.execute(
+                    HTTP1Request(target: target, method: method, headers: HTTPHeaders(headers), body: body),
+                    timeout: .milliseconds(Int64(timeout * 1000)), maxResponseBytes: 64 << 20)
+                response = UpstreamResponse(status: Int(answer.status.code), headers: answer.headers, body: .http1(answer.body))
+            } else {
+                var request = HTTPClientRequest(url: url)
+                request.method = method
+                request.headers = HTTPHeaders(headers)
+                if let body { request.body = .bytes(body) }
+                let answer = try await client.execute(request, deadline: .now() + .milliseconds(Int64(timeout * 1000)))
+                response = UpstreamResponse(status: Int(answer.status.code), headers: answer.headers, body: .asyncHTTPClient(answer.body))
+            }
         } catch let error as HTTPClientError {
             if error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
                 throw UpstreamError.timeout("no answer within \(timeout) s")
             }
             throw UpstreamError.connection("\(error)")
+        } catch HTTP1ClientError.timeout {
+            throw UpstreamError.timeout("no answer within \(timeout) s")
         } catch is CancellationError {
             throw CancellationError()
         } catch {
             throw UpstreamError.connection("\(error)")
         }
-        guard (200..<300).contains(Int(response.status.code)) else {
+        guard (200..<300).contains(response.status) else {
             let body = (try? await response.body.collect(upTo: 64 << 10)).map { String(buffer: $0) } ?? ""
             let retryAfter = response.headers.first(name: "retry-after").flatMap(Double.init)
-            throw UpstreamError.status(Int(response.status.code), retryAfter: retryAfter, message: Self.errorMessage(body))
+            throw UpstreamError.status(response.status, retryAfter: retryAfter, message: Self.errorMessage(body))
         }
         return response
     }
@@ -97,7 +108,7 @@ struct UpstreamHTTP {
         return String(body.prefix(300))
     }
 
-    static func readBody(_ response: HTTPClientResponse, limit: Int = 32 << 20) async throws -> JSONValue {
+    static func readBody(_ response: UpstreamResponse, limit: Int = 32 << 20) async throws -> JSONValue {
         let buffer: ByteBuffer
         do { buffer = try await response.body.collect(upTo: limit) } catch {
             throw UpstreamError.connection("response body broke off: \(error)")
@@ -173,13 +184,13 @@ protocol StreamDecoder: Sendable {
 /// One consumer only (the request handler), which is why the unchecked Sendable is sound: the
 /// deadline race hands the reader to a child task while the parent waits.
 final class ChatEventStream: @unchecked Sendable {
-    private var body: HTTPClientResponse.Body.AsyncIterator?
+    private var body: UpstreamBody.AsyncIterator?
     private var decoder: any StreamDecoder
     private var splitter = LineSplitter()
     private var queue: [ChatEvent] = []
     private var finished = false
 
-    init(response: HTTPClientResponse, decoder: some StreamDecoder) {
+    init(response: UpstreamResponse, decoder: some StreamDecoder) {
         self.body = response.body.makeAsyncIterator()
         self.decoder = decoder
     }

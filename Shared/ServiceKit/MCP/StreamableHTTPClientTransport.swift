@@ -16,6 +16,8 @@ public enum MCPClientTransportError: Error, CustomStringConvertible, Sendable {
     case closed
     /// The answer to a request ended without the response to it.
     case noResponse(String)
+    /// The answer is larger than the transport accepts.
+    case tooLarge(limit: Int)
 
     public var description: String {
         switch self {
@@ -24,6 +26,7 @@ public enum MCPClientTransportError: Error, CustomStringConvertible, Sendable {
         case .unexpectedContentType(let type): "unexpected response content type '\(type)'"
         case .closed: "the transport is closed"
         case .noResponse(let id): "the server's answer ended without a response to request \(id)"
+        case .tooLarge(let limit): "the server's answer is larger than \(limit) bytes"
         }
     }
 }
@@ -34,6 +37,8 @@ public enum MCPClientTransportError: Error, CustomStringConvertible, Sendable {
 /// talk to a stateful server; this one POSTs each message, reads a JSON or `text/event-stream`
 /// answer as it arrives (progress notifications reach the client before the result), keeps
 /// `Mcp-Session-Id` and `MCP-Protocol-Version`, and ends the session with DELETE on disconnect.
+/// POSTs to a plain `http://` endpoint (a shard on the Compose network) go through `HTTP1Client`
+/// instead, the gateway's hot path (see its comment for why); `https://` stays on AsyncHTTPClient.
 ///
 /// ```swift
 /// let transport = StreamableHTTPClientTransport(endpoint: "http://127.0.0.1:9110/mcp", httpClient: .shared)
@@ -45,6 +50,9 @@ public actor StreamableHTTPClientTransport: Transport {
     public nonisolated let logger: Logger
     public nonisolated let endpoint: String
     private let httpClient: HTTPClient
+    /// Where POSTs go through `plainHTTPClient`; nil for `https://` endpoints.
+    private let plainTarget: HTTP1Target?
+    private let plainHTTPClient: HTTP1Client?
     private let extraHeaders: [(String, String)]
     private let requestTimeout: TimeAmount
     private let maxResponseBytes: Int
@@ -55,11 +63,13 @@ public actor StreamableHTTPClientTransport: Transport {
     private var closed = false
 
     public init(
-        endpoint: String, httpClient: HTTPClient, headers: [(String, String)] = [],
+        endpoint: String, httpClient: HTTPClient, plainHTTPClient: HTTP1Client? = .shared, headers: [(String, String)] = [],
         requestTimeout: Duration = .seconds(60), maxResponseBytes: Int = 16 << 20, logger: Logger? = nil
     ) {
         self.endpoint = endpoint
         self.httpClient = httpClient
+        self.plainHTTPClient = plainHTTPClient
+        self.plainTarget = plainHTTPClient == nil ? nil : HTTP1Target(url: endpoint)
         self.extraHeaders = headers
         self.requestTimeout = TimeAmount(requestTimeout)
         self.maxResponseBytes = maxResponseBytes
@@ -110,48 +120,72 @@ public actor StreamableHTTPClientTransport: Transport {
     /// POSTs `data` and passes every message of the answer (JSON or event stream) to `each`.
     private func post(_ data: Data, each: (Data) async throws -> Void) async throws {
         guard !closed else { throw MCPClientTransportError.closed }
-        var request = HTTPClientRequest(url: endpoint)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.headers.add(name: "Accept", value: "application/json, text/event-stream")
-        if let sessionID { request.headers.add(name: HTTPHeaderName.sessionID, value: sessionID) }
-        if let protocolVersion { request.headers.add(name: HTTPHeaderName.protocolVersion, value: protocolVersion) }
-        for (name, value) in extraHeaders { request.headers.add(name: name, value: value) }
-        request.body = .bytes(ByteBuffer(bytes: data))
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "application/json")
+        headers.add(name: "Accept", value: "application/json, text/event-stream")
+        if let sessionID { headers.add(name: HTTPHeaderName.sessionID, value: sessionID) }
+        if let protocolVersion { headers.add(name: HTTPHeaderName.protocolVersion, value: protocolVersion) }
+        for (name, value) in extraHeaders { headers.add(name: name, value: value) }
 
         logger.trace("MCP POST", metadata: ["endpoint": "\(endpoint)", "bytes": "\(data.count)"])
-        let response = try await httpClient.execute(request, timeout: requestTimeout)
-        logger.trace("MCP response", metadata: ["status": "\(response.status.code)", "type": "\(response.headers.first(name: "Content-Type") ?? "-")"])
-        if let newSession = response.headers.first(name: HTTPHeaderName.sessionID) {
+        if let plainTarget, let plainHTTPClient {
+            let request = HTTP1Request(target: plainTarget, method: .POST, headers: headers, body: ByteBuffer(bytes: data))
+            let response = try await plainHTTPClient.execute(
+                request, timeout: .nanoseconds(requestTimeout.nanoseconds), maxResponseBytes: maxResponseBytes)
+            try await read(status: Int(response.status.code), headers: response.headers, body: response.body, each: each)
+        } else {
+            var request = HTTPClientRequest(url: endpoint)
+            request.method = .POST
+            request.headers = headers
+            request.body = .bytes(ByteBuffer(bytes: data))
+            let response = try await httpClient.execute(request, timeout: requestTimeout)
+            try await read(status: Int(response.status.code), headers: response.headers, body: response.body, each: each)
+        }
+    }
+
+    /// Reads one POST's answer, whichever client fetched it.
+    private func read<Body: AsyncSequence & Sendable>(
+        status: Int, headers: HTTPHeaders, body: Body, each: (Data) async throws -> Void
+    ) async throws where Body.Element == ByteBuffer {
+        logger.trace("MCP response", metadata: ["status": "\(status)", "type": "\(headers.first(name: "Content-Type") ?? "-")"])
+        if let newSession = headers.first(name: HTTPHeaderName.sessionID) {
             sessionID = newSession
         }
-        let status = Int(response.status.code)
         if status == 404, sessionID != nil {
             sessionID = nil
             throw MCPClientTransportError.sessionExpired
         }
         guard (200..<300).contains(status) else {
-            let body = (try? await response.body.collect(upTo: 64 << 10)).map { String(buffer: $0) } ?? ""
-            throw MCPClientTransportError.http(status: status, message: Self.errorMessage(fromBody: body))
+            let text = (try? await Self.collect(body, upTo: 64 << 10)).map { String(buffer: $0) } ?? ""
+            throw MCPClientTransportError.http(status: status, message: Self.errorMessage(fromBody: text))
         }
         if status == 202 { return }
-        let contentType = response.headers.first(name: "Content-Type")?.lowercased() ?? ""
+        let contentType = headers.first(name: "Content-Type")?.lowercased() ?? ""
         if contentType.hasPrefix("text/event-stream") {
             var parser = SSEParser()
-            for try await chunk in response.body {
+            for try await chunk in body {
                 for event in parser.feed(chunk.readableBytesView) where !event.data.isEmpty {
                     try await each(Data(event.data.utf8))
                 }
             }
             if let last = parser.finish(), !last.data.isEmpty { try await each(Data(last.data.utf8)) }
         } else if contentType.hasPrefix("application/json") {
-            let body = try await response.body.collect(upTo: maxResponseBytes)
-            if body.readableBytes > 0 { try await each(Data(body.readableBytesView)) }
+            let collected = try await Self.collect(body, upTo: maxResponseBytes)
+            if collected.readableBytes > 0 { try await each(Data(collected.readableBytesView)) }
         } else {
-            let body = try await response.body.collect(upTo: 64 << 10)
-            if body.readableBytes == 0 { return }
+            let collected = try await Self.collect(body, upTo: 64 << 10)
+            if collected.readableBytes == 0 { return }
             throw MCPClientTransportError.unexpectedContentType(contentType)
         }
+    }
+
+    private static func collect<Body: AsyncSequence & Sendable>(_ body: Body, upTo limit: Int) async throws -> ByteBuffer where Body.Element == ByteBuffer {
+        var collected = ByteBuffer()
+        for try await var chunk in body {
+            guard collected.readableBytes + chunk.readableBytes <= limit else { throw MCPClientTransportError.tooLarge(limit: limit) }
+            collected.writeBuffer(&chunk)
+        }
+        return collected
     }
 
     private func deliver(_ message: Data) {

@@ -193,11 +193,13 @@ struct Target {
 for concurrency in levels {
     var targets = [Target(label: "direct", url: shardURL, tool: shardTool, modern: false, pidVariable: nil)]
     // Forwarders in front of the same shard, doing no MCP work: what one more hop costs on the
-    // services' stack (Tests/Benchmarks/ProxyFloor), on bare SwiftNIO (Tests/Benchmarks/NIOFloor)
+    // services' stack (Tests/Benchmarks/ProxyFloor, with AsyncHTTPClient or with ServiceKit's
+    // HTTP1Client, what the gateway uses for plain-http shards), on bare SwiftNIO (Tests/Benchmarks/NIOFloor)
     // and through nginx (scripts/bench/nginx-forwarder.sh). Each is named by <PREFIX>_URL and its
     // process by <PREFIX>_PID.
     let forwarders = [
         ("BENCH_FLOOR", "bare Hummingbird + AsyncHTTPClient forwarder, no MCP work (2025-11-25)"),
+        ("BENCH_HTTP1", "bare Hummingbird + HTTP1Client forwarder, no MCP work (2025-11-25)"),
         ("BENCH_NIO", "bare SwiftNIO forwarder, no MCP work (2025-11-25)"),
         ("BENCH_NGINX", "nginx forwarder (C), no MCP work (2025-11-25)"),
     ]

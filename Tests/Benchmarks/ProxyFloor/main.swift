@@ -4,20 +4,24 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import NIOHTTP1
+import ServiceKit
 
 // A plain HTTP forwarder on the gateway's own stack (Hummingbird server, AsyncHTTPClient client)
 // and nothing else: no parsing, routing, metrics or timeouts. scripts/bench/gateway and router put
 // it in front of the same upstream, so the table shows what any proxy built on this stack adds on this
 // machine next to what the gateway and the router add. Benchmark only.
 //
-// usage: proxy-floor <port> <target-base-url>   (POST <path> is forwarded to <target-base-url><path>)
+// usage: proxy-floor <port> <target-base-url> [http1client]
+//   (POST <path> is forwarded to <target-base-url><path>; with `http1client` through ServiceKit's
+//   HTTP1Client instead of AsyncHTTPClient)
 
 let arguments = CommandLine.arguments
-guard arguments.count == 3, let port = Int(arguments[1]) else {
-    print("usage: proxy-floor <port> <target-base-url>")
+guard arguments.count == 3 || arguments.count == 4, let port = Int(arguments[1]) else {
+    print("usage: proxy-floor <port> <target-base-url> [http1client]")
     exit(2)
 }
 let target = arguments[2]
+let useHTTP1Client = arguments.count == 4 && arguments[3] == "http1client"
 /// Hop-by-hop or recomputed: AsyncHTTPClient and Hummingbird write their own.
 let skipped: Set<String> = ["host", "content-length", "connection", "transfer-encoding", "keep-alive"]
 
@@ -43,7 +47,23 @@ let forward: @Sendable (Request, BasicRequestContext) async throws -> Response =
     let body = try await answer.body.collect(upTo: 16 << 20)
     return Response(status: .init(code: Int(answer.status.code)), headers: headers, body: .init(byteBuffer: body))
 }
-router.post("**", use: forward)
-router.delete("**", use: forward)
+let forwardHTTP1: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, _ in
+    var headers = HTTPHeaders()
+    for field in request.headers where !skipped.contains(field.name.canonicalName) {
+        headers.add(name: field.name.rawName, value: field.value)
+    }
+    let outbound = HTTP1Request(
+        url: target + request.uri.path, method: HTTPMethod(rawValue: request.method.rawValue), headers: headers,
+        body: try await request.body.collect(upTo: 16 << 20))!
+    let answer = try await HTTP1Client.shared.execute(outbound, timeout: .seconds(30))
+    var fields = HTTPFields()
+    for header in answer.headers where !skipped.contains(header.name.lowercased()) {
+        if let name = HTTPField.Name(header.name) { fields.append(HTTPField(name: name, value: header.value)) }
+    }
+    let body = try await answer.body.collect(upTo: 16 << 20)
+    return Response(status: .init(code: Int(answer.status.code)), headers: fields, body: .init(byteBuffer: body))
+}
+router.post("**", use: useHTTP1Client ? forwardHTTP1 : forward)
+router.delete("**", use: useHTTP1Client ? forwardHTTP1 : forward)
 let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)))
 try await app.runService()

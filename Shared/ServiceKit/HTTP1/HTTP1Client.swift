@@ -1,0 +1,128 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Synchronization
+
+/// A keep-alive HTTP/1.1 client for plain-`http` upstreams on the Compose network or loopback: the
+/// gateway's calls to its shards and the router's calls to local providers (Ollama, a proxy).
+///
+/// Written on SwiftNIO's HTTP codec because AsyncHTTPClient, which every other outbound call here
+/// uses, costs about 0.4 ms of CPU per request on these machines (measured in
+/// docs/BENCHMARKS.md: a Hummingbird + AsyncHTTPClient forwarder that does nothing spends 0.65 ms per
+/// call, a bare NIO one 0.19), which alone is most of the 0.5 ms a gateway hop may add. It does only
+/// what those hot paths need: pooled keep-alive connections, one request at a time per connection,
+/// a timeout until the response head, a response size cap, cancellation, and a streamed body (MCP
+/// answers may be event streams). No TLS, proxies, redirects or HTTP/2: `http://` URLs only, every
+/// other URL is for AsyncHTTPClient.
+///
+/// ```swift
+/// let client = HTTP1Client.shared
+/// let response = try await client.execute(HTTP1Request(url: "http://127.0.0.1:9110/mcp", method: .POST, body: bytes)!)
+/// let body = try await response.body.collect(upTo: 1 << 20)
+/// ```
+public final class HTTP1Client: Sendable {
+    public struct Configuration: Sendable {
+        public var connectTimeout: Duration = .seconds(5)
+        /// Idle connections close after this; shorter than uvicorn's 5 s keep-alive (Python MCP
+        /// servers) so the client, not the server, ends an idle connection.
+        public var idleTimeout: Duration = .seconds(4)
+        /// Idle connections kept per host and port; more are closed when released.
+        public var maxIdlePerHost = 256
+        public init() {}
+    }
+
+    /// One client per process, on NIO's shared event loops (as Hummingbird and AsyncHTTPClient's
+    /// `.singleton` run).
+    public static let shared = HTTP1Client()
+
+    private let group: any EventLoopGroup
+    private let configuration: Configuration
+    let pool: HTTP1ConnectionPool
+
+    public init(eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, configuration: Configuration = .init()) {
+        self.group = eventLoopGroup
+        self.configuration = configuration
+        self.pool = HTTP1ConnectionPool(maxIdlePerHost: configuration.maxIdlePerHost, idleTimeout: TimeAmount(configuration.idleTimeout))
+    }
+
+    /// Sends `request` and returns once the response head has arrived, within `timeout`. Read or
+    /// drop the body: a body dropped unread closes its connection instead of reusing it.
+    /// Cancelling the calling task closes the connection and throws `CancellationError`.
+    public func execute(_ request: HTTP1Request, timeout: Duration = .seconds(60), maxResponseBytes: Int = 16 << 20) async throws -> HTTP1Response {
+        // A pooled connection can close between checkout and use (its idle timer, the server):
+        // then nothing was sent and one fresh connection is safe to try.
+        for attempt in 0..<2 {
+            try Task.checkCancellation()
+            let connection = try await checkout(request.target, fresh: attempt > 0)
+            do {
+                return try await withTaskCancellationHandler {
+                    try await withCheckedThrowingContinuation { continuation in
+                        connection.channel.eventLoop.execute {
+                            connection.handler.value.start(
+                                request, timeout: TimeAmount(timeout), maxResponseBytes: maxResponseBytes, continuation: continuation)
+                        }
+                    }
+                } onCancel: {
+                    connection.channel.close(promise: nil)
+                }
+            } catch HTTP1ClientError.staleConnection {
+                continue
+            } catch {
+                if Task.isCancelled { throw CancellationError() }
+                throw error
+            }
+        }
+        throw HTTP1ClientError.connectionClosed
+    }
+
+    /// Closes every idle connection (in-flight requests finish on theirs).
+    public func closeIdleConnections() {
+        pool.closeAll()
+    }
+
+    private func checkout(_ target: HTTP1Target, fresh: Bool) async throws -> HTTP1PooledConnection {
+        if !fresh, let idle = pool.take(target.hostKey) { return idle }
+        let pool = self.pool
+        let key = target.hostKey
+        do {
+            return try await ClientBootstrap(group: group)
+                .connectTimeout(TimeAmount(configuration.connectTimeout))
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .connect(host: target.host, port: target.port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        let handler = HTTP1ClientHandler(key: key, pool: pool)
+                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                        try channel.pipeline.syncOperations.addHandler(handler)
+                        return HTTP1PooledConnection(channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop))
+                    }
+                }
+        } catch {
+            throw HTTP1ClientError.connect("\(target.host):\(target.port)", reason: "\(error)")
+        }
+    }
+}
+
+/// Why an `HTTP1Client` request failed.
+public enum HTTP1ClientError: Error, CustomStringConvertible, Sendable, Equatable {
+    case connect(String, reason: String)
+    /// No response head within the request's timeout.
+    case timeout(Duration)
+    /// The connection closed before the response was complete.
+    case connectionClosed
+    case responseTooLarge(limit: Int)
+    /// The server's bytes are not an HTTP/1.1 response.
+    case invalidResponse(String)
+    /// A pooled connection was already closed when the request reached it (nothing was sent).
+    case staleConnection
+
+    public var description: String {
+        switch self {
+        case .connect(let address, let reason): "cannot connect to \(address): \(reason)"
+        case .timeout(let after): "no response within \(after.seconds) seconds"
+        case .connectionClosed: "the connection closed before the response was complete"
+        case .responseTooLarge(let limit): "the response is larger than \(limit) bytes"
+        case .invalidResponse(let what): "invalid HTTP response: \(what)"
+        case .staleConnection: "the pooled connection had closed"
+        }
+    }
+}

@@ -1,0 +1,133 @@
+import NIOCore
+import NIOHTTP1
+
+/// Runs one request at a time on its connection: writes it, hands the response head to the waiting
+/// caller, streams the body, then puts the connection back in the pool (keep-alive) or closes it.
+/// Lives on its channel's event loop; every method runs there.
+final class HTTP1ClientHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundOut = HTTPClientRequestPart
+
+    private enum State {
+        case idle
+        case awaitingHead(CheckedContinuation<HTTP1Response, any Error>)
+        case streaming(AsyncThrowingStream<ByteBuffer, any Error>.Continuation)
+        case closed
+    }
+
+    private var state = State.idle
+    private var context: ChannelHandlerContext?
+    /// The response-head timeout while a request waits, the idle timeout while pooled.
+    private var timer: Scheduled<Void>?
+    private var keepAlive = true
+    private var remainingBytes = 0
+    private var maxResponseBytes = 0
+    private let key: String
+    private let pool: HTTP1ConnectionPool
+
+    init(key: String, pool: HTTP1ConnectionPool) {
+        self.key = key
+        self.pool = pool
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    func start(_ request: HTTP1Request, timeout: TimeAmount, maxResponseBytes: Int, continuation: CheckedContinuation<HTTP1Response, any Error>) {
+        guard case .idle = state, let context, context.channel.isActive else {
+            continuation.resume(throwing: HTTP1ClientError.staleConnection)
+            return
+        }
+        timer?.cancel()
+        state = .awaitingHead(continuation)
+        keepAlive = true
+        self.maxResponseBytes = maxResponseBytes
+        remainingBytes = maxResponseBytes
+        timer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
+            self.fail(HTTP1ClientError.timeout(.nanoseconds(timeout.nanoseconds)))
+        }
+        context.write(wrapOutboundOut(.head(request.head)), promise: nil)
+        if let body = request.body, body.readableBytes > 0 {
+            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        }
+        // A failed write closes the connection, and closing fails the request (channelInactive).
+        let written = context.eventLoop.makePromise(of: Void.self)
+        let channel = context.channel
+        written.futureResult.whenFailure { _ in channel.close(promise: nil) }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: written)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            guard case .awaitingHead(let continuation) = state else {
+                return fail(HTTP1ClientError.invalidResponse("a response nobody asked for"))
+            }
+            timer?.cancel()
+            timer = nil
+            keepAlive = head.isKeepAlive
+            let (stream, body) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream()
+            let channel = context.channel
+            // A body dropped or abandoned before its end: the rest of it would poison the next
+            // request on this connection, so the connection goes.
+            body.onTermination = { reason in
+                if case .cancelled = reason { channel.close(promise: nil) }
+            }
+            state = .streaming(body)
+            continuation.resume(returning: HTTP1Response(status: head.status, headers: head.headers, body: .init(stream: stream)))
+        case .body(let bytes):
+            guard case .streaming(let body) = state else { return }
+            remainingBytes -= bytes.readableBytes
+            guard remainingBytes >= 0 else { return fail(HTTP1ClientError.responseTooLarge(limit: maxResponseBytes)) }
+            body.yield(bytes)
+        case .end:
+            guard case .streaming(let body) = state else { return }
+            state = .idle
+            // Back in the pool before the caller sees the end, so its next request finds it.
+            let connection = HTTP1PooledConnection(channel: context.channel, handler: NIOLoopBound(self, eventLoop: context.eventLoop))
+            if keepAlive, pool.release(key, connection) {
+                timer = context.eventLoop.assumeIsolated().scheduleTask(in: pool.idleTimeout) {
+                    guard case .idle = self.state else { return }
+                    self.pool.remove(self.key, context.channel)
+                    self.state = .closed
+                    context.close(promise: nil)
+                }
+            } else {
+                state = .closed
+                context.close(promise: nil)
+            }
+            body.finish()
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        fail(HTTP1ClientError.connectionClosed)
+        state = .closed
+        pool.remove(key, context.channel)
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        switch error {
+        case let error as HTTP1ClientError: fail(error)
+        // The decoder's word for a connection that closed inside a response.
+        case HTTPParserError.invalidEOFState: fail(HTTP1ClientError.connectionClosed)
+        case is HTTPParserError: fail(HTTP1ClientError.invalidResponse("\(error)"))
+        default: fail(HTTP1ClientError.connectionClosed)  // connection reset and the like
+        }
+    }
+
+    /// Fails the request in flight, if any, and closes the connection.
+    private func fail(_ error: any Error) {
+        timer?.cancel()
+        timer = nil
+        let previous = state
+        state = .closed
+        switch previous {
+        case .awaitingHead(let continuation): continuation.resume(throwing: error)
+        case .streaming(let body): body.finish(throwing: error)
+        case .idle, .closed: break
+        }
+        context?.close(promise: nil)
+    }
+}

@@ -1,0 +1,183 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import ServiceKit
+import Synchronization
+import Testing
+import TestSupport
+
+/// `HTTP1Client` against a real socket server that answers each request with scripted raw bytes,
+/// so keep-alive, chunked bodies, early closes and silence are exactly what a test says they are.
+@Suite struct HTTP1ClientTests {
+    @Test func reusesOneConnectionForLengthAndChunkedBodies() async throws {
+        let server = try await ScriptedHTTPServer.start { request, _ in
+            // Echo the request body; every other answer chunked.
+            if request.number % 2 == 0 {
+                return [.write("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: \(request.body.utf8.count)\r\n\r\n\(request.body)")]
+            }
+            return [
+                .write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Request-Host: \(request.header("host") ?? "-")\r\n\r\n"),
+                .write("5\r\nhello\r\n"), .pause(.milliseconds(20)), .write("1\r\n \r\n"), .write("\(String(request.body.utf8.count, radix: 16))\r\n\(request.body)\r\n0\r\n\r\n"),
+            ]
+        }
+        defer { server.stop() }
+        let client = HTTP1Client(configuration: .init())
+        defer { client.closeIdleConnections() }
+        for number in 0..<6 {
+            let request = HTTP1Request(url: "http://127.0.0.1:\(server.port)/echo?n=\(number)", method: .POST, body: ByteBuffer(string: "call \(number)"))!
+            let response = try await client.execute(request, timeout: .seconds(5))
+            #expect(response.status == .ok)
+            let body = String(buffer: try await response.body.collect(upTo: 1024))
+            if number % 2 == 0 {
+                #expect(body == "call \(number)")
+            } else {
+                #expect(body == "hello call \(number)")
+                #expect(response.headers.first(name: "X-Request-Host") == "127.0.0.1:\(server.port)")
+            }
+        }
+        #expect(server.connectionsAccepted == 1)
+        #expect(server.requests.map(\.target) == (0..<6).map { "/echo?n=\($0)" })
+        #expect(server.requests.allSatisfy { $0.method == "POST" })
+    }
+
+    @Test func aClosedConnectionIsNeverReused() async throws {
+        // Request 0: `Connection: close`. Request 1: the server hangs up right after answering
+        // (keep-alive said yes). Request 2 must still get through, on a third connection.
+        let server = try await ScriptedHTTPServer.start { request, _ in
+            switch request.number {
+            case 0: [.write("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok"), .close]
+            case 1: [.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"), .pause(.milliseconds(5)), .close]
+            default: [.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")]
+            }
+        }
+        defer { server.stop() }
+        let client = HTTP1Client(configuration: .init())
+        defer { client.closeIdleConnections() }
+        for number in 0..<3 {
+            let response = try await client.execute(HTTP1Request(url: "http://127.0.0.1:\(server.port)/n\(number)")!)
+            #expect(String(buffer: try await response.body.collect(upTo: 16)) == "ok")
+            if number == 1 { try await Task.sleep(for: .milliseconds(100)) }  // the server's close arrives
+        }
+        #expect(server.connectionsAccepted == 3)
+    }
+
+    @Test func idleConnectionsCloseAfterTheIdleTimeout() async throws {
+        let server = try await ScriptedHTTPServer.start { _, _ in [.write("HTTP/1.1 204 No Content\r\n\r\n")] }
+        defer { server.stop() }
+        var configuration = HTTP1Client.Configuration()
+        configuration.idleTimeout = .milliseconds(100)
+        let client = HTTP1Client(configuration: configuration)
+        let response = try await client.execute(HTTP1Request(url: "http://127.0.0.1:\(server.port)/")!)
+        #expect(response.status == .noContent)
+        _ = try await response.body.collect(upTo: 0)
+        #expect(await eventually(within: .seconds(5)) { server.connectionsClosed == 1 })
+        // And the next request simply opens a new one.
+        _ = try await client.execute(HTTP1Request(url: "http://127.0.0.1:\(server.port)/")!).body.collect(upTo: 0)
+        #expect(server.connectionsAccepted == 2)
+    }
+
+    @Test func silenceOversizeAndBrokenBodiesAreClearErrors() async throws {
+        let server = try await ScriptedHTTPServer.start { request, _ in
+            switch request.target {
+            case "/silent": [.pause(.seconds(30))]
+            case "/big": [.write("HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n" + String(repeating: "x", count: 5000))]
+            case "/broken": [.write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this"), .close]
+            case "/garbage": [.write("SMTP ready\r\n\r\n"), .pause(.seconds(30))]
+            default: [.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")]
+            }
+        }
+        defer { server.stop() }
+        let client = HTTP1Client(configuration: .init())
+        defer { client.closeIdleConnections() }
+        let base = "http://127.0.0.1:\(server.port)"
+
+        let clock = ContinuousClock()
+        let started = clock.now
+        await #expect(throws: HTTP1ClientError.timeout(.milliseconds(200))) {
+            _ = try await client.execute(HTTP1Request(url: base + "/silent")!, timeout: .milliseconds(200))
+        }
+        #expect(clock.now - started < .seconds(5))
+
+        let big = try await client.execute(HTTP1Request(url: base + "/big")!, maxResponseBytes: 1000)
+        await #expect(throws: HTTP1ClientError.responseTooLarge(limit: 1000)) { _ = try await big.body.collect(upTo: 10_000) }
+
+        let broken = try await client.execute(HTTP1Request(url: base + "/broken")!)
+        await #expect(throws: HTTP1ClientError.connectionClosed) { _ = try await broken.body.collect(upTo: 10_000) }
+
+        let garbage = await #expect(throws: HTTP1ClientError.self) { _ = try await client.execute(HTTP1Request(url: base + "/garbage")!, timeout: .seconds(5)) }
+        #expect("\(garbage!)".contains("invalid HTTP response"))
+
+        // Each failure cost its connection; the client still works.
+        let fine = try await client.execute(HTTP1Request(url: base + "/fine")!)
+        #expect(String(buffer: try await fine.body.collect(upTo: 16)) == "ok")
+
+        let closedPort = try FreePort.next()
+        let refused = await #expect(throws: HTTP1ClientError.self) { _ = try await client.execute(HTTP1Request(url: "http://127.0.0.1:\(closedPort)/")!) }
+        #expect("\(refused!)".contains("cannot connect to 127.0.0.1:\(closedPort)"))
+    }
+
+    @Test func cancellingTheCallerClosesItsConnection() async throws {
+        let server = try await ScriptedHTTPServer.start { request, _ in
+            request.target == "/slow"
+                ? [.pause(.seconds(30))]
+                : [.write("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n: ping\n\n\r\n"), .pause(.seconds(30))]
+        }
+        defer { server.stop() }
+        let client = HTTP1Client(configuration: .init())
+        // Waiting for the head.
+        let call = Task { try await client.execute(HTTP1Request(url: "http://127.0.0.1:\(server.port)/slow")!, timeout: .seconds(30)) }
+        #expect(await eventually(within: .seconds(5)) { server.requests.count == 1 })
+        call.cancel()
+        await #expect(throws: CancellationError.self) { _ = try await call.value }
+        #expect(await eventually(within: .seconds(5)) { server.connectionsClosed == 1 })
+
+        // Reading a body that has not ended (an MCP event stream waiting for its result): the
+        // reader gets CancellationError, not a body that looks complete.
+        let read = Task {
+            let response = try await client.execute(HTTP1Request(url: "http://127.0.0.1:\(server.port)/events")!)
+            var chunks = 0
+            for try await _ in response.body { chunks += 1 }
+            return chunks
+        }
+        #expect(await eventually(within: .seconds(5)) { server.requests.count == 2 })
+        try await Task.sleep(for: .milliseconds(50))
+        read.cancel()
+        await #expect(throws: CancellationError.self) { _ = try await read.value }
+        #expect(await eventually(within: .seconds(5)) { server.connectionsClosed == 2 })
+    }
+
+    @Test func abandoningABodyHalfWayClosesItsConnection() async throws {
+        let server = try await ScriptedHTTPServer.start { request, _ in
+            request.target == "/stream"
+                ? [.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\none\r\n"), .pause(.seconds(30))]
+                : [.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")]
+        }
+        defer { server.stop() }
+        let client = HTTP1Client(configuration: .init())
+        defer { client.closeIdleConnections() }
+        do {
+            let response = try await client.execute(HTTP1Request(url: "http://127.0.0.1:\(server.port)/stream")!)
+            var iterator = response.body.makeAsyncIterator()
+            #expect(try await iterator.next().map { String(buffer: $0) } == "one")
+        }  // the rest of the body is dropped unread
+        #expect(await eventually(within: .seconds(5)) { server.connectionsClosed == 1 })
+        let next = try await client.execute(HTTP1Request(url: "http://127.0.0.1:\(server.port)/next")!)
+        #expect(String(buffer: try await next.body.collect(upTo: 16)) == "ok")
+        #expect(server.connectionsAccepted == 2)
+    }
+
+    @Test func onlyPlainHTTPURLsAreTargets() {
+        let target = HTTP1Target(url: "http://shard.local:9110/mcp?x=1#frag")
+        #expect(target?.host == "shard.local")
+        #expect(target?.port == 9110)
+        #expect(target?.path == "/mcp?x=1")
+        #expect(HTTP1Target(url: "HTTP://gateway")?.port == 80)
+        #expect(HTTP1Target(url: "http://gateway")?.path == "/")
+        #expect(HTTP1Target(url: "http://[::1]:8080/a")?.host == "::1")
+        #expect(HTTP1Target(url: "http://[::1]:8080/a")?.port == 8080)
+        for invalid in ["https://shard/mcp", "ftp://x", "http://", "http://user:pw@host/", "http://host:99999/", "http://host:port/", "shard:9110/mcp"] {
+            #expect(HTTP1Target(url: invalid) == nil, "\(invalid)")
+        }
+    }
+}
