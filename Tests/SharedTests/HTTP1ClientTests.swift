@@ -117,6 +117,34 @@ import TestSupport
         #expect("\(refused!)".contains("cannot connect to 127.0.0.1:\(closedPort)"))
     }
 
+    @Test func aWholeResponseTimeoutCoversTheBodyToo() async throws {
+        let server = try await ScriptedHTTPServer.start { request, _ in
+            request.target == "/stall"
+                ? [.write("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n: ping\n\n\r\n"), .pause(.seconds(30))]
+                : [.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")]
+        }
+        defer { server.stop() }
+        let client = HTTP1Client(configuration: .init())
+        defer { client.closeIdleConnections() }
+        let base = "http://127.0.0.1:\(server.port)"
+
+        // An answer that ends in time: its connection is reused, and the timer never fires later.
+        for _ in 0..<2 {
+            let fast = try await client.execute(HTTP1Request(url: base + "/fast")!, wholeResponseTimeout: .milliseconds(150))
+            #expect(String(buffer: try await fast.body.collect(upTo: 16)) == "ok")
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        #expect(server.connectionsAccepted == 1 && server.connectionsClosed == 0)
+
+        // The head arrives, the body stalls: the body fails with the timeout.
+        let clock = ContinuousClock()
+        let started = clock.now
+        let stalled = try await client.execute(HTTP1Request(url: base + "/stall")!, timeout: .seconds(30), wholeResponseTimeout: .milliseconds(200))
+        await #expect(throws: HTTP1ClientError.timeout(.milliseconds(200))) { _ = try await stalled.body.collect(upTo: 1000) }
+        #expect(clock.now - started < .seconds(5))
+        #expect(await eventually(within: .seconds(5)) { server.connectionsClosed == 1 })
+    }
+
     @Test func cancellingTheCallerClosesItsConnection() async throws {
         let server = try await ScriptedHTTPServer.start { request, _ in
             request.target == "/slow"

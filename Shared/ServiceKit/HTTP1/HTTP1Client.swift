@@ -48,7 +48,12 @@ public final class HTTP1Client: Sendable {
     /// Sends `request` and returns once the response head has arrived, within `timeout`. Read or
     /// drop the body: a body dropped unread closes its connection instead of reusing it.
     /// Cancelling the calling task closes the connection and throws `CancellationError`.
-    public func execute(_ request: HTTP1Request, timeout: Duration = .seconds(60), maxResponseBytes: Int = 16 << 20) async throws -> HTTP1Response {
+    ///
+    /// With `wholeResponseTimeout` the request fails with `.timeout` unless its body has ended by
+    /// then too (a call's deadline, enforced by one event-loop timer instead of a task racing it).
+    public func execute(
+        _ request: HTTP1Request, timeout: Duration = .seconds(60), wholeResponseTimeout: Duration? = nil, maxResponseBytes: Int = 16 << 20
+    ) async throws -> HTTP1Response {
         // A pooled connection can close between checkout and use (its idle timer, the server):
         // then nothing was sent and one fresh connection is safe to try.
         for attempt in 0..<2 {
@@ -59,7 +64,8 @@ public final class HTTP1Client: Sendable {
                     try await withCheckedThrowingContinuation { continuation in
                         connection.channel.eventLoop.execute {
                             connection.handler.value.start(
-                                request, timeout: TimeAmount(timeout), maxResponseBytes: maxResponseBytes, continuation: continuation)
+                                request, timeout: timeout, wholeResponseTimeout: wholeResponseTimeout, maxResponseBytes: maxResponseBytes,
+                                continuation: continuation)
                         }
                     }
                 } onCancel: {

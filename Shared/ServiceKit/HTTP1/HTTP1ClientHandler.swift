@@ -17,8 +17,10 @@ final class HTTP1ClientHandler: ChannelInboundHandler {
 
     private var state = State.idle
     private var context: ChannelHandlerContext?
-    /// The response-head timeout while a request waits, the idle timeout while pooled.
+    /// The request's timeout while one runs, the idle timeout while pooled.
     private var timer: Scheduled<Void>?
+    /// Whether the request's timer runs until the end of the body, not just the head.
+    private var timesWholeResponse = false
     private var keepAlive = true
     private var remainingBytes = 0
     private var maxResponseBytes = 0
@@ -33,7 +35,12 @@ final class HTTP1ClientHandler: ChannelInboundHandler {
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
-    func start(_ request: HTTP1Request, timeout: TimeAmount, maxResponseBytes: Int, continuation: CheckedContinuation<HTTP1Response, any Error>) {
+    /// `timeout` runs until the response head, `wholeResponseTimeout` (when set) instead until
+    /// the end of its body.
+    func start(
+        _ request: HTTP1Request, timeout: Duration, wholeResponseTimeout: Duration?, maxResponseBytes: Int,
+        continuation: CheckedContinuation<HTTP1Response, any Error>
+    ) {
         guard case .idle = state, let context, context.channel.isActive else {
             continuation.resume(throwing: HTTP1ClientError.staleConnection)
             return
@@ -43,8 +50,10 @@ final class HTTP1ClientHandler: ChannelInboundHandler {
         keepAlive = true
         self.maxResponseBytes = maxResponseBytes
         remainingBytes = maxResponseBytes
-        timer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
-            self.fail(HTTP1ClientError.timeout(.nanoseconds(timeout.nanoseconds)))
+        let limit = wholeResponseTimeout ?? timeout
+        timesWholeResponse = wholeResponseTimeout != nil
+        timer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(limit)) {
+            self.fail(HTTP1ClientError.timeout(limit))
         }
         context.write(wrapOutboundOut(.head(request.head)), promise: nil)
         if let body = request.body, body.readableBytes > 0 {
@@ -63,8 +72,10 @@ final class HTTP1ClientHandler: ChannelInboundHandler {
             guard case .awaitingHead(let continuation) = state else {
                 return fail(HTTP1ClientError.invalidResponse("a response nobody asked for"))
             }
-            timer?.cancel()
-            timer = nil
+            if !timesWholeResponse {
+                timer?.cancel()
+                timer = nil
+            }
             keepAlive = head.isKeepAlive
             let (stream, body) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream()
             let channel = context.channel
@@ -83,6 +94,8 @@ final class HTTP1ClientHandler: ChannelInboundHandler {
         case .end:
             guard case .streaming(let body) = state else { return }
             state = .idle
+            timer?.cancel()
+            timer = nil
             // Back in the pool before the caller sees the end, so its next request finds it.
             let connection = HTTP1PooledConnection(channel: context.channel, handler: NIOLoopBound(self, eventLoop: context.eventLoop))
             if keepAlive, pool.release(key, connection) {

@@ -51,8 +51,11 @@ public actor StreamableHTTPClientTransport: Transport {
     public nonisolated let endpoint: String
     private let httpClient: HTTPClient
     /// Where POSTs go through `plainHTTPClient`; nil for `https://` endpoints.
-    private let plainTarget: HTTP1Target?
-    private let plainHTTPClient: HTTP1Client?
+    private nonisolated let plainTarget: HTTP1Target?
+    private nonisolated let plainHTTPClient: HTTP1Client?
+    /// Whether `exchange` enforces its `timeout` itself (plain-http endpoints); otherwise callers
+    /// put their own deadline around it.
+    public nonisolated var enforcesExchangeTimeout: Bool { plainTarget != nil && plainHTTPClient != nil }
     private let extraHeaders: [(String, String)]
     private let requestTimeout: TimeAmount
     private let maxResponseBytes: Int
@@ -103,11 +106,14 @@ public actor StreamableHTTPClientTransport: Transport {
     /// Sends one JSON-RPC request and returns its response, read straight off the HTTP answer
     /// instead of through the SDK `Client`'s message loop (two task hand-offs fewer per call: the
     /// gateway's hot path). Every other message of the same answer (progress, server requests)
-    /// goes to `other` first, in order, so it always arrives before the result does. Callers put
-    /// their own deadline around it: the transport's request timeout covers only the answer's head.
-    public func exchange(_ data: Data, id: String, other: (Data) async -> Void) async throws -> JSONRPCResponse {
+    /// goes to `other` first, in order, so it always arrives before the result does.
+    ///
+    /// `timeout` bounds the whole answer, failing with `HTTP1ClientError.timeout`, where
+    /// `enforcesExchangeTimeout`; elsewhere callers put their own deadline around the call (the
+    /// transport's request timeout covers only the answer's head).
+    public func exchange(_ data: Data, id: String, timeout: Duration? = nil, other: (Data) async -> Void) async throws -> JSONRPCResponse {
         var response: JSONRPCResponse?
-        try await post(data) { message in
+        try await post(data, wholeResponseTimeout: timeout) { message in
             if response == nil, let answer = JSONRPCResponse(message, to: id) { response = answer } else { await other(message) }
         }
         guard let response else { throw MCPClientTransportError.noResponse(id) }
@@ -118,7 +124,7 @@ public actor StreamableHTTPClientTransport: Transport {
     public func deliverToClient(_ message: Data) { deliver(message) }
 
     /// POSTs `data` and passes every message of the answer (JSON or event stream) to `each`.
-    private func post(_ data: Data, each: (Data) async throws -> Void) async throws {
+    private func post(_ data: Data, wholeResponseTimeout: Duration? = nil, each: (Data) async throws -> Void) async throws {
         guard !closed else { throw MCPClientTransportError.closed }
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: "application/json")
@@ -131,7 +137,8 @@ public actor StreamableHTTPClientTransport: Transport {
         if let plainTarget, let plainHTTPClient {
             let request = HTTP1Request(target: plainTarget, method: .POST, headers: headers, body: ByteBuffer(bytes: data))
             let response = try await plainHTTPClient.execute(
-                request, timeout: .nanoseconds(requestTimeout.nanoseconds), maxResponseBytes: maxResponseBytes)
+                request, timeout: .nanoseconds(requestTimeout.nanoseconds), wholeResponseTimeout: wholeResponseTimeout,
+                maxResponseBytes: maxResponseBytes)
             try await read(status: Int(response.status.code), headers: response.headers, body: response.body, each: each)
         } else {
             var request = HTTPClientRequest(url: endpoint)
