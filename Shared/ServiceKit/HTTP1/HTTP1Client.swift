@@ -38,6 +38,7 @@ public final class HTTP1Client: Sendable {
     private let group: any EventLoopGroup
     private let configuration: Configuration
     let pool: HTTP1ConnectionPool
+    private let requestCounter = Atomic<Int>(0)
 
     public init(eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, configuration: Configuration = .init()) {
         self.group = eventLoopGroup
@@ -59,17 +60,20 @@ public final class HTTP1Client: Sendable {
         for attempt in 0..<2 {
             try Task.checkCancellation()
             let connection = try await checkout(request.target, fresh: attempt > 0)
+            let id = requestCounter.add(1, ordering: .relaxed).newValue
             do {
                 return try await withTaskCancellationHandler {
                     try await withCheckedThrowingContinuation { continuation in
                         connection.channel.eventLoop.execute {
                             connection.handler.value.start(
-                                request, timeout: timeout, wholeResponseTimeout: wholeResponseTimeout, maxResponseBytes: maxResponseBytes,
-                                continuation: continuation)
+                                request, id: id, timeout: timeout, wholeResponseTimeout: wholeResponseTimeout,
+                                maxResponseBytes: maxResponseBytes, continuation: continuation)
                         }
                     }
                 } onCancel: {
-                    connection.channel.close(promise: nil)
+                    // Closes the connection only while it still serves this request: the head may
+                    // have come and the connection gone back to the pool already.
+                    connection.channel.eventLoop.execute { connection.handler.value.abandon(id) }
                 }
             } catch HTTP1ClientError.staleConnection {
                 continue

@@ -16,6 +16,11 @@ final class HTTP1ClientHandler: ChannelInboundHandler {
     }
 
     private var state = State.idle
+    /// The request this connection serves now: a late cancellation of an earlier one must not
+    /// close the connection under the next.
+    private var currentRequest = 0
+    /// A request cancelled before it reached this connection (its `start` is still on the way).
+    private var cancelledBeforeStart: Int?
     private var context: ChannelHandlerContext?
     /// The request's timeout while one runs, the idle timeout while pooled.
     private var timer: Scheduled<Void>?
@@ -38,14 +43,21 @@ final class HTTP1ClientHandler: ChannelInboundHandler {
     /// `timeout` runs until the response head, `wholeResponseTimeout` (when set) instead until
     /// the end of its body.
     func start(
-        _ request: HTTP1Request, timeout: Duration, wholeResponseTimeout: Duration?, maxResponseBytes: Int,
+        _ request: HTTP1Request, id: Int, timeout: Duration, wholeResponseTimeout: Duration?, maxResponseBytes: Int,
         continuation: CheckedContinuation<HTTP1Response, any Error>
     ) {
         guard case .idle = state, let context, context.channel.isActive else {
             continuation.resume(throwing: HTTP1ClientError.staleConnection)
             return
         }
+        if cancelledBeforeStart == id {
+            continuation.resume(throwing: CancellationError())
+            state = .closed
+            context.close(promise: nil)
+            return
+        }
         timer?.cancel()
+        currentRequest = id
         state = .awaitingHead(continuation)
         keepAlive = true
         self.maxResponseBytes = maxResponseBytes
@@ -78,11 +90,12 @@ final class HTTP1ClientHandler: ChannelInboundHandler {
             }
             keepAlive = head.isKeepAlive
             let (stream, body) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream()
-            let channel = context.channel
             // A body dropped or abandoned before its end: the rest of it would poison the next
             // request on this connection, so the connection goes.
+            let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+            let request = currentRequest
             body.onTermination = { reason in
-                if case .cancelled = reason { channel.close(promise: nil) }
+                if case .cancelled = reason { handler.eventLoop.execute { handler.value.abandon(request) } }
             }
             state = .streaming(body)
             continuation.resume(returning: HTTP1Response(status: head.status, headers: head.headers, body: .init(stream: stream)))
@@ -110,6 +123,18 @@ final class HTTP1ClientHandler: ChannelInboundHandler {
                 context.close(promise: nil)
             }
             body.finish()
+        }
+    }
+
+    /// Request `id`'s caller went away (cancelled, or dropped the body): closes the connection if
+    /// that request still has it.
+    func abandon(_ id: Int) {
+        // Request ids only grow, so a later one has not started here yet.
+        if id > currentRequest { cancelledBeforeStart = id }
+        guard id == currentRequest else { return }
+        switch state {
+        case .awaitingHead, .streaming: fail(CancellationError())
+        case .idle, .closed: break
         }
     }
 
