@@ -45,20 +45,25 @@ import TestSupport
                 #expect(response.status == .ok)
             }
 
-            let transport = StreamableHTTPClientTransport(endpoint: "http://127.0.0.1:\(port)/mcp", httpClient: .shared)
-            let mcp = Client(name: "test", version: "1")
-            try await mcp.connect(transport: transport)
-            #expect(await transport.currentSessionID != nil)
-            let tools = try await mcp.listTools()
-            #expect(tools.tools.count == 2)
-            let shout = try await mcp.callTool(name: "shout", arguments: ["text": "hi"])
-            #expect(shout.content == [.text(text: "HI", annotations: nil, _meta: nil)])
-            let missing = try await mcp.callTool(name: "shout", arguments: [:])
-            #expect(missing.isError == true)
-            let thrown = try await mcp.callTool(name: "explode", arguments: [:])
-            #expect(thrown.isError == true)
-            await #expect(throws: MCPError.self) { _ = try await mcp.callTool(name: "nope", arguments: [:]) }
-            await mcp.disconnect()
+            // Plain http goes through HTTP1Client; without it (as for https) through AsyncHTTPClient.
+            for plainHTTPClient in [HTTP1Client.shared, nil] {
+                let transport = StreamableHTTPClientTransport(
+                    endpoint: "http://127.0.0.1:\(port)/mcp", httpClient: .shared, plainHTTPClient: plainHTTPClient)
+                #expect(transport.enforcesExchangeTimeout == (plainHTTPClient != nil))
+                let mcp = Client(name: "test", version: "1")
+                try await mcp.connect(transport: transport)
+                #expect(await transport.currentSessionID != nil)
+                let tools = try await mcp.listTools()
+                #expect(tools.tools.count == 2)
+                let shout = try await mcp.callTool(name: "shout", arguments: ["text": "hi"])
+                #expect(shout.content == [.text(text: "HI", annotations: nil, _meta: nil)])
+                let missing = try await mcp.callTool(name: "shout", arguments: [:])
+                #expect(missing.isError == true)
+                let thrown = try await mcp.callTool(name: "explode", arguments: [:])
+                #expect(thrown.isError == true)
+                await #expect(throws: MCPError.self) { _ = try await mcp.callTool(name: "nope", arguments: [:]) }
+                await mcp.disconnect()
+            }
         }
     }
 }
