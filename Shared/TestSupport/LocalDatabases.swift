@@ -58,7 +58,8 @@ public final class LocalRedis: @unchecked Sendable {
 public final class LocalPostgres: @unchecked Sendable {
     public let port: Int
     public let directory: URL
-    public let password = "mcp-test-password"
+    public let password = LocalPostgres.testPassword
+    static let testPassword = "mcp-test-password"
     private var process: SpawnedProcess?
     static let bin = "/usr/lib/postgresql/15/bin"
 
@@ -72,16 +73,25 @@ public final class LocalPostgres: @unchecked Sendable {
     public static func start() async throws -> LocalPostgres {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pg-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let server = LocalPostgres(port: try FreePort.next(), directory: directory)
         let passwordFile = directory.appendingPathComponent("pw")
-        try server.password.write(to: passwordFile, atomically: true, encoding: .utf8)
+        try testPassword.write(to: passwordFile, atomically: true, encoding: .utf8)
         try LocalProcess.run("/bin/chown", ["-R", "postgres:postgres", directory.path])
         try LocalProcess.run(
             "/usr/sbin/runuser",
             ["-u", "postgres", "--", "\(bin)/initdb", "-D", directory.appendingPathComponent("data").path, "-U", "mcp",
              "--pwfile=\(passwordFile.path)", "--auth=scram-sha-256", "-E", "UTF8", "--no-sync"])
-        try await server.start()
-        return server
+        // A port found free can still be taken by another process before PostgreSQL binds it.
+        var attempt = 1
+        while true {
+            let server = LocalPostgres(port: try FreePort.next(), directory: directory)
+            do {
+                try await server.start()
+                return server
+            } catch where attempt < 3 {
+                server.stop()
+                attempt += 1
+            }
+        }
     }
 
     public func start() async throws {
