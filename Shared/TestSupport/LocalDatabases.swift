@@ -9,7 +9,7 @@ import Foundation
 /// defer { redis.stop() }
 /// let client = try RedisClient(url: redis.url)
 /// ```
-public final class LocalRedis: @unchecked Sendable {
+public final class LocalRedis: LocalServer, @unchecked Sendable {
     public let port: Int
     public let password = "redis-test-password"
     public let directory: URL
@@ -25,18 +25,7 @@ public final class LocalRedis: @unchecked Sendable {
     public static func start() async throws -> LocalRedis {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("redis-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        // A port found free can be taken by a parallel test's server before ours binds it.
-        var attempt = 1
-        while true {
-            let server = LocalRedis(port: try FreePort.next(), directory: directory)
-            do {
-                try await server.start()
-                return server
-            } catch where attempt < 3 {
-                server.stop()
-                attempt += 1
-            }
-        }
+        return try await startOnAFreePort { LocalRedis(port: $0, directory: directory) }
     }
 
     /// Starts (again) on the same port and data directory.
@@ -55,7 +44,7 @@ public final class LocalRedis: @unchecked Sendable {
 }
 
 /// A throwaway PostgreSQL 15 cluster; ``url`` is a `DATABASE_URL`.
-public final class LocalPostgres: @unchecked Sendable {
+public final class LocalPostgres: LocalServer, @unchecked Sendable {
     public let port: Int
     public let directory: URL
     public let password = LocalPostgres.testPassword
@@ -80,18 +69,7 @@ public final class LocalPostgres: @unchecked Sendable {
             "/usr/sbin/runuser",
             ["-u", "postgres", "--", "\(bin)/initdb", "-D", directory.appendingPathComponent("data").path, "-U", "mcp",
              "--pwfile=\(passwordFile.path)", "--auth=scram-sha-256", "-E", "UTF8", "--no-sync"])
-        // A port found free can still be taken by another process before PostgreSQL binds it.
-        var attempt = 1
-        while true {
-            let server = LocalPostgres(port: try FreePort.next(), directory: directory)
-            do {
-                try await server.start()
-                return server
-            } catch where attempt < 3 {
-                server.stop()
-                attempt += 1
-            }
-        }
+        return try await startOnAFreePort { LocalPostgres(port: $0, directory: directory) }
     }
 
     public func start() async throws {
@@ -115,6 +93,30 @@ public final class LocalPostgres: @unchecked Sendable {
         try? LocalProcess.run("/usr/sbin/runuser", ["-u", "postgres", "--", "\(Self.bin)/pg_ctl", "stop", "-m", "fast", "-D", directory.appendingPathComponent("data").path])
         process.waitForExit(timeout: 20)
         self.process = nil
+    }
+}
+
+/// A server process the tests start on a port of their own.
+protocol LocalServer: AnyObject {
+    func start() async throws
+    func stop()
+}
+
+extension LocalServer {
+    /// `make(port)` started on a free port; a port found free can still be taken by another
+    /// process before the server binds it, so up to three ports are tried.
+    static func startOnAFreePort(_ make: (Int) -> Self) async throws -> Self {
+        var attempt = 1
+        while true {
+            let server = make(try FreePort.next())
+            do {
+                try await server.start()
+                return server
+            } catch where attempt < 3 {
+                server.stop()
+                attempt += 1
+            }
+        }
     }
 }
 
