@@ -62,7 +62,11 @@ func modernCallBody(_ tool: String, id: Int) -> String {
 
 /// `calls` tool calls at `concurrency` workers, each worker with its own session.
 /// `modern`: MCP 2026-07-28, no session (what Open WebUI 0.12's SDK speaks when the server does).
-func measureCalls(_ client: HTTPClient, url: String, tool: String, concurrency: Int, calls: Int, modern: Bool = false) async throws -> Samples {
+/// `pidVariable` names the proxy whose CPU time the timed calls cost (opening, warming up and
+/// closing the sessions excluded: at concurrency 128 the handshakes alone were a third of it).
+func measureCalls(
+    _ client: HTTPClient, url: String, tool: String, concurrency: Int, calls: Int, modern: Bool = false, pidVariable: String? = nil
+) async throws -> Samples {
     var sessions: [String?] = []
     for _ in 0..<concurrency { sessions.append(modern ? nil : try await openSession(client, url)) }
     let send: @Sendable (String?, Int) async throws -> String = { session, id in
@@ -73,6 +77,7 @@ func measureCalls(_ client: HTTPClient, url: String, tool: String, concurrency: 
     // Warm up connections and caches.
     for session in sessions { _ = try await send(session, 0) }
     let perWorker = max(1, calls / concurrency)
+    let cpuBefore = cpuSeconds(pidVariable)
     let started = ContinuousClock.now
     let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
         for session in sessions {
@@ -91,9 +96,10 @@ func measureCalls(_ client: HTTPClient, url: String, tool: String, concurrency: 
         return try await group.reduce(into: []) { $0 += $1 }
     }
     let seconds = Double((ContinuousClock.now - started) / .nanoseconds(1)) / 1e9
+    let cpu = cpuBefore.flatMap { before in cpuSeconds(pidVariable).map { $0 - before } }
     // End the sessions, so repeated rounds stay under the servers' session limits.
     for case let session? in sessions { try await deleteSession(client, url, session) }
-    return Samples(latencies: latencies, seconds: seconds)
+    return Samples(latencies: latencies, seconds: seconds, cpuSeconds: cpu)
 }
 
 func deleteSession(_ client: HTTPClient, _ url: String, _ session: String) async throws {
@@ -113,6 +119,7 @@ struct Samples {
     mutating func add(_ other: Samples) {
         latencies += other.latencies
         seconds += other.seconds
+        if let cpu = other.cpuSeconds { cpuSeconds = (cpuSeconds ?? 0) + cpu }
     }
 
     var stats: Stats {
@@ -214,19 +221,16 @@ for concurrency in levels {
     let callsPerRound = max(concurrency, calls / interleavedRounds)
     for _ in 0..<interleavedRounds {
         for (index, target) in targets.enumerated() {
-            let cpuBefore = cpuSeconds(target.pidVariable)
-            let batch = try await measureCalls(client, url: target.url, tool: target.tool, concurrency: concurrency, calls: callsPerRound, modern: target.modern)
+            let batch = try await measureCalls(
+                client, url: target.url, tool: target.tool, concurrency: concurrency, calls: callsPerRound, modern: target.modern,
+                pidVariable: target.pidVariable)
             measured[index].add(batch)
-            if let cpuBefore, let cpuAfter = cpuSeconds(target.pidVariable) {
-                measured[index].cpuSeconds = (measured[index].cpuSeconds ?? 0) + cpuAfter - cpuBefore
-            }
         }
     }
     let direct = measured[0].stats
     for (index, target) in targets.enumerated().dropFirst() {
         let via = measured[index].stats
-        // Warm-up calls (one per worker and round) count as served: the CPU covers them too.
-        let served = Double(measured[index].latencies.count + concurrency * interleavedRounds)
+        let served = Double(measured[index].latencies.count)
         let cpuPerCall = measured[index].cpuSeconds.map { fmt($0 * 1000 / served) } ?? "-"
         print("| \(concurrency) | \(target.label) | \(fmt(direct.p50)) | \(fmt(direct.p99)) | \(Int(direct.perSecond)) | \(fmt(via.p50)) | \(fmt(via.p99)) | \(Int(via.perSecond)) | \(fmt(via.p50 - direct.p50)) | \(fmt(via.p99 - direct.p99)) | \(cpuPerCall) |")
     }
