@@ -25,7 +25,10 @@ import TestSupport
         let client = HTTP1Client(configuration: .init())
         defer { client.closeIdleConnections() }
         for number in 0..<6 {
-            let request = HTTP1Request(url: "http://127.0.0.1:\(server.port)/echo?n=\(number)", method: .POST, body: ByteBuffer(string: "call \(number)"))!
+            // Host and Content-Length are the client's to write, whatever the caller passes.
+            let request = HTTP1Request(
+                url: "http://127.0.0.1:\(server.port)/echo?n=\(number)", method: .POST, headers: ["HOST": "elsewhere", "content-length": "999"],
+                body: ByteBuffer(string: "call \(number)"))!
             let response = try await client.execute(request, timeout: .seconds(5))
             #expect(response.status == .ok)
             let body = String(buffer: try await response.body.collect(upTo: 1024))
@@ -39,6 +42,7 @@ import TestSupport
         #expect(server.connectionsAccepted == 1)
         #expect(server.requests.map(\.target) == (0..<6).map { "/echo?n=\($0)" })
         #expect(server.requests.allSatisfy { $0.method == "POST" })
+        #expect(server.requests.allSatisfy { request in request.headers.filter { $0.0.lowercased() == "host" }.count == 1 })
     }
 
     @Test func aClosedConnectionIsNeverReused() async throws {

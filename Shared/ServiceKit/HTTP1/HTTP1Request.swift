@@ -70,17 +70,14 @@ public struct HTTP1Request: Sendable {
         self.init(target: target, method: method, headers: headers, body: body)
     }
 
+    private static let clientOwnedHeaders = ["host", "content-length", "connection", "transfer-encoding", "keep-alive"]
+
     /// The head as written: the caller's headers minus the hop-by-hop ones the client owns.
     var head: HTTPRequestHead {
-        var fields = HTTPHeaders()
-        fields.reserveCapacity(headers.count + 2)
-        fields.add(name: "Host", value: target.hostHeader)
-        for (name, value) in headers {
-            switch name.lowercased() {
-            case "host", "content-length", "connection", "transfer-encoding", "keep-alive": continue
-            default: fields.add(name: name, value: value)
-            }
-        }
+        var fields = headers
+        // Case-insensitive and without a lowercased copy of every name (this runs on every call).
+        for name in Self.clientOwnedHeaders { fields.remove(name: name) }
+        fields.replaceOrAdd(name: "Host", value: target.hostHeader)
         if let body {
             fields.add(name: "Content-Length", value: String(body.readableBytes))
         } else if method == .POST || method == .PUT || method == .PATCH {
