@@ -85,6 +85,9 @@ public final class HTTP1Client: Sendable {
         throw HTTP1ClientError.connectionClosed
     }
 
+    /// Open connections waiting in the pool for the next request.
+    public var idleConnectionCount: Int { pool.idleCount }
+
     /// Closes every idle connection (in-flight requests finish on theirs).
     public func closeIdleConnections() {
         pool.closeAll()
