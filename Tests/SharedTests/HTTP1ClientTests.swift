@@ -201,6 +201,68 @@ import TestSupport
         #expect(server.connectionsAccepted == 2)
     }
 
+    // MARK: - From an event loop (`send(_:on:)`, the gateway's fast lane)
+
+    @Test func sendFromAnEventLoopCollectsAnswersOnConnectionsOfThatLoop() async throws {
+        let server = try await ScriptedHTTPServer.start { request, _ in
+            request.number % 2 == 0
+                ? [.write("HTTP/1.1 200 OK\r\nContent-Length: \(request.body.utf8.count)\r\n\r\n\(request.body)")]
+                : [.write("HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\nX-N: \(request.number)\r\n\r\n3\r\none\r\n"), .pause(.milliseconds(10)), .write("3\r\ntwo\r\n0\r\n\r\n")]
+        }
+        defer { server.stop() }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let client = HTTP1Client(eventLoopGroup: group, configuration: .init())
+        defer { client.closeIdleConnections() }
+        let loops = [group.next(), group.next()]
+        #expect(loops[0] !== loops[1])
+        for number in 0..<6 {
+            let loop = loops[number / 3]  // three calls from each loop
+            let request = HTTP1Request(url: "http://127.0.0.1:\(server.port)/n", method: .POST, body: ByteBuffer(string: "call \(number)"))!
+            let pending = client.send(request, on: loop, timeout: .seconds(5))
+            let response = try await pending.response.get()
+            #expect(pending.response.eventLoop === loop)
+            if number % 2 == 0 {
+                #expect(response.status == .ok && String(buffer: response.body) == "call \(number)")
+            } else {
+                #expect(response.status == .created && String(buffer: response.body) == "onetwo")
+                #expect(response.headers.first(name: "X-N") == "\(number)")
+            }
+        }
+        // One connection per loop, each kept for that loop's calls.
+        #expect(server.connectionsAccepted == 2)
+        try await group.shutdownGracefully()
+    }
+
+    @Test func sendFromAnEventLoopTimesOutAndCancels() async throws {
+        let server = try await ScriptedHTTPServer.start { request, _ in
+            switch request.target {
+            case "/body-stalls": [.write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"), .pause(.seconds(30))]
+            case "/big": [.write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + String(repeating: "x", count: 100))]
+            default: [.pause(.seconds(30))]
+            }
+        }
+        defer { server.stop() }
+        let client = HTTP1Client(configuration: .init())
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        // The timeout covers the whole answer, not just the head.
+        let stalled = client.send(HTTP1Request(url: "http://127.0.0.1:\(server.port)/body-stalls")!, on: loop, timeout: .milliseconds(300))
+        await #expect(throws: HTTP1ClientError.timeout(.milliseconds(300))) { _ = try await stalled.response.get() }
+        let big = client.send(HTTP1Request(url: "http://127.0.0.1:\(server.port)/big")!, on: loop, maxResponseBytes: 50)
+        await #expect(throws: HTTP1ClientError.responseTooLarge(limit: 50)) { _ = try await big.response.get() }
+        // Cancelled while waiting for the head: fails at once and closes its connection.
+        let waiting = client.send(HTTP1Request(url: "http://127.0.0.1:\(server.port)/silent")!, on: loop, timeout: .seconds(30))
+        #expect(await eventually(within: .seconds(5)) { server.requests.count == 3 })
+        waiting.cancel()
+        await #expect(throws: CancellationError.self) { _ = try await waiting.response.get() }
+        #expect(await eventually(within: .seconds(5)) { server.connectionsClosed == 3 })
+        // Cancelled before it could even connect: never sent.
+        let early = client.send(HTTP1Request(url: "http://127.0.0.1:\(server.port)/never")!, on: loop)
+        early.cancel()
+        await #expect(throws: CancellationError.self) { _ = try await early.response.get() }
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(!server.requests.contains { $0.target == "/never" })
+    }
+
     @Test func onlyPlainHTTPURLsAreTargets() {
         let target = HTTP1Target(url: "http://shard.local:9110/mcp?x=1#frag")
         #expect(target?.host == "shard.local")

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import ServiceKit
 import Foundation
 import Logging
 import MCP
@@ -193,11 +194,7 @@ final class Catalog: Sendable {
         let connection = try await healthyConnection(shard)
         let started = ContinuousClock.now
         var outcome = "error"
-        defer {
-            Counter(label: "gateway_tool_calls_total", dimensions: [("shard", shard), ("tool", tool), ("outcome", outcome)]).increment()
-            Timer(label: "gateway_tool_call_duration_seconds", dimensions: [("shard", shard)], preferredDisplayUnit: .seconds)
-                .recordNanoseconds(Int64((ContinuousClock.now - started) / .nanoseconds(1)))
-        }
+        defer { Self.recordCall(shard: shard, tool: tool, outcome: outcome, started: started) }
         do {
             let result = try await connection.callTool(tool, arguments: arguments, meta: meta, timeout: callTimeout)
             outcome = result.isError ? "tool_error" : "ok"
@@ -209,9 +206,33 @@ final class Catalog: Sendable {
             outcome = "cancelled"
             throw CancellationError()
         } catch {
-            // A transport failure means the shard is likely down: probe it now rather than in 15 s.
-            Task { await self.probe([connection]) }
-            throw GatewayError.shardFailed(shard, error)
+            throw shardFailed(connection, error)
         }
+    }
+
+    /// The time a call may take (`GATEWAY_CALL_TIMEOUT`).
+    var toolCallTimeout: Duration { callTimeout }
+
+    /// Where a call by its aggregated name goes when it can take the fast lane: the shard's
+    /// connection and its open plain-http session. Nil otherwise (unknown tool, shard down or
+    /// behind https, no session yet): such calls take the normal path.
+    func fastRoute(_ name: String, profile: String) -> (connection: ShardConnection, tool: String, transport: StreamableHTTPClientTransport)? {
+        guard let route = snapshot(for: profile).routes[name], let connection = connection(named: route.shard),
+              let transport = connection.fastLane.withLock({ $0 }), transport.postsFromEventLoop else { return nil }
+        return (connection, route.originalName, transport)
+    }
+
+    /// Counts a finished call (`gateway_tool_calls_total`) and times it.
+    static func recordCall(shard: String, tool: String, outcome: String, started: ContinuousClock.Instant) {
+        Counter(label: "gateway_tool_calls_total", dimensions: [("shard", shard), ("tool", tool), ("outcome", outcome)]).increment()
+        Timer(label: "gateway_tool_call_duration_seconds", dimensions: [("shard", shard)], preferredDisplayUnit: .seconds)
+            .recordNanoseconds(Int64((ContinuousClock.now - started) / .nanoseconds(1)))
+    }
+
+    /// The error a client sees when a call failed in transport; the shard is probed at once
+    /// (it is likely down) rather than in 15 s.
+    func shardFailed(_ connection: ShardConnection, _ error: any Error) -> MCPError {
+        Task { await self.probe([connection]) }
+        return GatewayError.shardFailed(connection.endpoint.name, error)
     }
 }

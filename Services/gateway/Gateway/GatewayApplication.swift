@@ -26,6 +26,7 @@ public enum GatewayApplication {
             httpClient: httpClient, callTimeout: settings.callTimeout, probeTimeout: settings.probeTimeout,
             profiles: settings.profiles, logger: logger)
         var registries: [MCPSessionRegistry] = []
+        var fastEndpoints: [String: ProfileEndpoints] = [:]
         let listeners = ListenStreams(limit: settings.endpoint.maxSessions)
         let router = Router(context: GatewayRequestContext.self)
         let originValidator = OriginHostValidator(allowedOrigins: settings.endpoint.allowedOrigins, allowedHosts: settings.endpoint.allowedHosts)
@@ -38,13 +39,14 @@ public enum GatewayApplication {
                 await GatewayMCPServer(catalog: catalog, profile: profile.name, logger: logger).make()
             }
             registries.append(sessions)
-            ProfileEndpoints(
+            let endpoints = ProfileEndpoints(
                 profile: profile, sessions: sessions,
                 modern: ModernMCP(
                     catalog: catalog, profile: profile.name, instructions: GatewayMCPServer.instructions, listeners: listeners, logger: logger),
                 auth: BearerAuth(tokens: profile.tokens, profile: profile.name), catalog: catalog,
-                endpoint: settings.endpoint, trustedNetworks: settings.trustedNetworks, originValidator: originValidator
-            ).addRoutes(to: router)
+                endpoint: settings.endpoint, trustedNetworks: settings.trustedNetworks, originValidator: originValidator)
+            endpoints.addRoutes(to: router)
+            for path in endpoints.mcpPaths { fastEndpoints[path] = endpoints }
         }
         catalog.onListsChanged { [registries, listeners] changes in
             listeners.publish(changes)
@@ -83,7 +85,7 @@ public enum GatewayApplication {
             await health(identity: identity, catalog: catalog)
         }
         return Application(
-            router: router, server: ClientDisconnect.http1Server,
+            router: router, server: FastToolCalls(endpoints: fastEndpoints, maxBodyBytes: settings.endpoint.maxBodyBytes).server,
             configuration: settings.listen.applicationConfiguration, services: services, logger: logger)
     }
 

@@ -66,15 +66,33 @@ struct ModernMCP: Sendable {
         return meta[metaVersionKey] != nil
     }
 
-    func handle(headers: [String: String], body: Data) async -> Reply {
+    /// A request that passed the era's checks (version, header mirrors), parsed once.
+    struct ValidatedRequest {
+        let id: Any
+        /// The id as the client wrote it, to go back unchanged.
+        let idJSON: Data
+        let method: String
+        let params: [String: Any]
+        let meta: [String: Any]
+    }
+
+    enum Validation {
+        /// Answered already: an error, or a notification's 202.
+        case reply(Reply)
+        case request(ValidatedRequest)
+    }
+
+    /// The checks every request of this era passes before its method runs; shared by `handle` and
+    /// the event-loop fast lane (`FastToolCalls`), so both reject the same requests the same way.
+    static func validate(headers: [String: String], body: Data) -> Validation {
         guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any] else {
-            return failure(id: nil, status: 400, code: -32700, "Parse error: the body is not a JSON object")
+            return .reply(Self.failure(id: nil, status: 400, code: -32700, "Parse error: the body is not a JSON object"))
         }
         let id = object["id"]
         guard let method = object["method"] as? String else {
-            return failure(id: id, status: 400, code: -32600, "Invalid Request: no method")
+            return .reply(Self.failure(id: id, status: 400, code: -32600, "Invalid Request: no method"))
         }
-        guard id != nil else { return Reply(status: 202, body: nil) }  // a notification: nothing to answer
+        guard let id else { return .reply(Reply(status: 202, body: nil)) }  // a notification: nothing to answer
         // The id goes back as the client wrote it.
         let idJSON = RawJSON.member("id", in: body) ?? Self.encodeID(id)
         let params = object["params"] as? [String: Any] ?? [:]
@@ -83,25 +101,34 @@ struct ModernMCP: Sendable {
         let bodyVersion = meta[Self.metaVersionKey] as? String
 
         guard let version = bodyVersion ?? headerVersion else {
-            return failure(id: id, status: 400, code: Code.headerMismatch, "Header mismatch: MCP-Protocol-Version and params._meta[\"\(Self.metaVersionKey)\"] are both required")
+            return .reply(Self.failure(id: id, status: 400, code: Code.headerMismatch, "Header mismatch: MCP-Protocol-Version and params._meta[\"\(Self.metaVersionKey)\"] are both required"))
         }
         guard Self.versions.contains(version) else {
-            return failure(id: id, status: 400, code: Code.unsupportedVersion, "Unsupported protocol version: \(version)",
-                         data: ["supported": Self.supportedVersions, "requested": version])
+            return .reply(Self.failure(id: id, status: 400, code: Code.unsupportedVersion, "Unsupported protocol version: \(version)",
+                                  data: ["supported": Self.supportedVersions, "requested": version]))
         }
         guard headerVersion == bodyVersion else {
-            return failure(id: id, status: 400, code: Code.headerMismatch, "Header mismatch: MCP-Protocol-Version is '\(headerVersion ?? "absent")' but params._meta says '\(bodyVersion ?? "absent")'")
+            return .reply(Self.failure(id: id, status: 400, code: Code.headerMismatch, "Header mismatch: MCP-Protocol-Version is '\(headerVersion ?? "absent")' but params._meta says '\(bodyVersion ?? "absent")'"))
         }
         if let headerMethod = Self.header(headers, "Mcp-Method"), headerMethod != method {
-            return failure(id: id, status: 400, code: Code.headerMismatch, "Header mismatch: Mcp-Method is '\(headerMethod)' but the body's method is '\(method)'")
+            return .reply(Self.failure(id: id, status: 400, code: Code.headerMismatch, "Header mismatch: Mcp-Method is '\(headerMethod)' but the body's method is '\(method)'"))
         }
         if let nameField = Self.nameField[method] {
             let bodyName = params[nameField] as? String
             guard let headerName = Self.header(headers, "Mcp-Name").map(Self.decodeHeaderValue), headerName == bodyName else {
-                return failure(id: id, status: 400, code: Code.headerMismatch, "Header mismatch: Mcp-Name must equal params.\(nameField) for \(method)")
+                return .reply(Self.failure(id: id, status: 400, code: Code.headerMismatch, "Header mismatch: Mcp-Name must equal params.\(nameField) for \(method)"))
             }
         }
+        return .request(ValidatedRequest(id: id, idJSON: idJSON, method: method, params: params, meta: meta))
+    }
 
+    func handle(headers: [String: String], body: Data) async -> Reply {
+        let request: ValidatedRequest
+        switch Self.validate(headers: headers, body: body) {
+        case .reply(let reply): return reply
+        case .request(let validated): request = validated
+        }
+        let (id, idJSON, method, params, meta) = (request.id, request.idJSON, request.method, request.params, request.meta)
         do {
             switch method {
             case "server/discover":
@@ -131,14 +158,22 @@ struct ModernMCP: Sendable {
                 let read = try decode(ReadResource.Parameters.self, from: params)
                 return try result(id: id, encode(try await catalog.readResource(read.uri, profile: profile)))
             default:
-                return failure(id: id, status: 404, code: -32601, "Method not found: \(method)")
+                return Self.failure(id: id, status: 404, code: -32601, "Method not found: \(method)")
             }
-        } catch let mcpError as MCPError {
-            return failure(id: id, status: 200, code: mcpError.code, mcpError.errorDescription ?? "\(mcpError)")
-        } catch is DecodingError {
-            return failure(id: id, status: 200, code: -32602, "Invalid params for \(method)")
         } catch {
-            return failure(id: id, status: 200, code: -32603, "Internal error: \(error.plainDescription)")
+            return Self.errorReply(id: id, method: method, error)
+        }
+    }
+
+    /// The JSON-RPC error for a method that threw.
+    static func errorReply(id: Any?, method: String, _ error: any Error) -> Reply {
+        switch error {
+        case let mcpError as MCPError:
+            Self.failure(id: id, status: 200, code: mcpError.code, mcpError.errorDescription ?? "\(mcpError)")
+        case is DecodingError:
+            Self.failure(id: id, status: 200, code: -32602, "Invalid params for \(method)")
+        default:
+            Self.failure(id: id, status: 200, code: -32603, "Internal error: \(error.plainDescription)")
         }
     }
 
@@ -150,7 +185,7 @@ struct ModernMCP: Sendable {
     /// (a client that hangs up just ends it).
     private func listen(idJSON: Data, id: Any?, params: [String: Any], headers: [String: String]) throws -> Reply {
         guard Self.header(headers, "Accept")?.contains("text/event-stream") == true else {
-            return failure(id: id, status: 406, code: -32600, "Not Acceptable: subscriptions/listen answers with an event stream; send Accept: text/event-stream")
+            return Self.failure(id: id, status: 406, code: -32600, "Not Acceptable: subscriptions/listen answers with an event stream; send Accept: text/event-stream")
         }
         guard let filter = params["notifications"] as? [String: Any] else {
             throw MCPError.invalidParams("subscriptions/listen needs params.notifications, an object of the changes to receive")
@@ -158,7 +193,7 @@ struct ModernMCP: Sendable {
         // Resource subscriptions are not offered (resources.subscribe is false): never acknowledged.
         let kinds = Set(ListKind.allCases.filter { filter[$0.filterKey] as? Bool == true })
         guard let (listenID, changes) = listeners.open(profile: profile, kinds: kinds) else {
-            return failure(id: id, status: 200, code: -32603, "Subscription limit reached (\(listeners.limit) open listen streams); try again later")
+            return Self.failure(id: id, status: 200, code: -32603, "Subscription limit reached (\(listeners.limit) open listen streams); try again later")
         }
         let meta = "{\"\(Self.subscriptionIDKey)\":" + String(decoding: idJSON, as: UTF8.self) + "}"
         let honored = ListKind.allCases.filter(kinds.contains).map { "\"\($0.filterKey)\":true" }.joined(separator: ",")
@@ -188,9 +223,9 @@ struct ModernMCP: Sendable {
                     call.name, arguments: call.arguments, meta: Metadata(progressToken: relayToken), profile: profile)
                 return Self.reply(idJSON: idJSON, encodedResult: outcome.json).body ?? Data()
             } catch let mcpError as MCPError {
-                return failure(id: id, status: 200, code: mcpError.code, mcpError.errorDescription ?? "\(mcpError)").body ?? Data()
+                return Self.failure(id: id, status: 200, code: mcpError.code, mcpError.errorDescription ?? "\(mcpError)").body ?? Data()
             } catch {
-                return failure(id: id, status: 200, code: -32603, "Internal error: \(error.plainDescription)").body ?? Data()
+                return Self.failure(id: id, status: 200, code: -32603, "Internal error: \(error.plainDescription)").body ?? Data()
             }
         }
     }
@@ -283,7 +318,7 @@ struct ModernMCP: Sendable {
         return Reply(status: 200, body: try JSONSerialization.data(withJSONObject: envelope))
     }
 
-    private func failure(id: Any?, status: Int, code: Int, _ message: String, data: [String: Any]? = nil) -> Reply {
+    static func failure(id: Any?, status: Int, code: Int, _ message: String, data: [String: Any]? = nil) -> Reply {
         var error: [String: Any] = ["code": code, "message": message]
         if let data { error["data"] = data }
         let envelope: [String: Any] = ["jsonrpc": "2.0", "id": id ?? NSNull(), "error": error]

@@ -20,10 +20,13 @@ struct ProfileEndpoints: Sendable {
 
     var base: String { "/v/\(profile.name)" }
 
+    /// Where this profile's MCP endpoint is served.
+    var mcpPaths: [String] {
+        profile.name == GatewayProfile.defaultName ? ["/mcp", base + "/mcp"] : [base + "/mcp"]
+    }
+
     func addRoutes(to router: Router<GatewayRequestContext>) {
-        var paths = [base + "/mcp"]
-        if profile.name == GatewayProfile.defaultName { paths.insert("/mcp", at: 0) }
-        for path in paths {
+        for path in mcpPaths {
             router.post(RouterPath(path), use: mcp)
             router.get(RouterPath(path), use: mcp)
             router.delete(RouterPath(path), use: mcp)
@@ -70,11 +73,37 @@ struct ProfileEndpoints: Sendable {
             from: await sessions.handle(mcpRequest), keepAlive: request.method == .get ? endpoint.keepAliveInterval : nil)
     }
 
+    /// A stateless-era `tools/call` that passes every check `mcp` makes (auth, origin and host,
+    /// the era's validation) and whose tool's shard has an open plain-http session: the fast lane
+    /// (`FastToolCalls`) sends it from the event loop. Nil for anything else, which then takes
+    /// `mcp` and gets its answer or its error there.
+    func fastCall(head: HTTPRequest, body: ByteBuffer, remoteAddress: SocketAddress?) -> FastToolCall? {
+        guard case .allowed = auth.check(head.headerFields[.authorization]) else { return nil }
+        let data = Data(body.readableBytesView)
+        let request = identify(MCP.HTTPRequest(method: "POST", headers: head.headerFields.plain, body: data, path: head.path), remoteAddress: remoteAddress)
+        let check = HTTPValidationContext(httpMethod: "POST", sessionID: nil, isInitializationRequest: false, supportedProtocolVersions: [])
+        guard originValidator.validate(request, context: check) == nil,
+              case .request(let validated) = ModernMCP.validate(headers: request.headers, body: data),
+              validated.method == "tools/call", validated.meta["progressToken"] == nil,
+              let call = try? ModernMCP.ToolCall(validated.params, body: data),
+              let route = catalog.fastRoute(call.name, profile: profile.name) else { return nil }
+        let id = FastToolCall.nextID()
+        guard let shardRequest = try? ShardToolResult.request(id: id, tool: route.tool, arguments: call.arguments, meta: nil) else { return nil }
+        CallerIdentity.log(request, tool: call.name, logger: modern.logger)
+        return FastToolCall(
+            id: id, idJSON: validated.idJSON, tool: route.tool, connection: route.connection, transport: route.transport,
+            message: ByteBuffer(bytes: shardRequest), headers: request.headers, body: data, modern: modern)
+    }
+
     /// Replaces any client-sent caller header with the identity Open WebUI forwards, when the
     /// request comes from a trusted network.
     func identify(_ request: MCP.HTTPRequest, context: GatewayRequestContext) -> MCP.HTTPRequest {
+        identify(request, remoteAddress: context.remoteAddress)
+    }
+
+    func identify(_ request: MCP.HTTPRequest, remoteAddress: SocketAddress?) -> MCP.HTTPRequest {
         var headers = request.headers.filter { $0.key.lowercased() != CallerIdentity.header.lowercased() }
-        if trustedNetworks.contains(context.remoteAddress) {
+        if trustedNetworks.contains(remoteAddress) {
             let parts = ["X-OpenWebUI-User-Name", "X-OpenWebUI-User-Email", "X-OpenWebUI-User-Id"].compactMap { request.header($0) }
             if !parts.isEmpty { headers[CallerIdentity.header] = parts.joined(separator: " / ") }
         }

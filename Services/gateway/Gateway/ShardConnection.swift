@@ -4,6 +4,7 @@ import Logging
 import MCP
 import MCPShared
 import ServiceKit
+import Synchronization
 
 /// The gateway's MCP client session with one shard, and what the last probe learnt.
 actor ShardConnection {
@@ -25,6 +26,9 @@ actor ShardConnection {
     private(set) var lastProbe: Date?
     private(set) var latencyMs: Double?
     private(set) var lastError: String?
+    /// The session's transport while the shard is healthy and reached over plain http: what
+    /// `FastToolCalls` posts through from the event loop, without a hop onto this actor.
+    nonisolated let fastLane = Mutex<StreamableHTTPClientTransport?>(nil)
 
     init(endpoint: ShardEndpoint, httpClient: HTTPClient, requestTimeout: Duration, progressRelay: ProgressRelay, logger: Logger) {
         self.endpoint = endpoint
@@ -60,11 +64,13 @@ actor ShardConnection {
             (tools, prompts, resources) = listed
             status = .healthy
             lastError = nil
+            fastLane.withLock { [transport] in $0 = transport?.enforcesExchangeTimeout == true ? transport : nil }
         } catch {
             if status != .unhealthy {
                 logger.warning("shard is down; hiding its tools", metadata: ["shard": "\(endpoint.name)", "error": "\(error)"])
             }
             status = .unhealthy
+            fastLane.withLock { $0 = nil }
             tools = []
             prompts = []
             resources = []
@@ -174,6 +180,11 @@ actor ShardConnection {
 
     /// Tells the shard to stop working on a request. From a task of its own: the caller's task may
     /// be cancelled, and a cancelled task's HTTP request is refused before it is sent.
+    /// `notifications/cancelled` for a call made outside this actor (`FastToolCalls`).
+    func sendCancelled(_ id: String, reason: String) async {
+        if let client { await Self.sendCancelled(id, reason: reason, via: client) }
+    }
+
     private static func sendCancelled(_ id: String, reason: String, via client: Client) async {
         await Task {
             try? await client.notify(CancelledNotification.message(.init(requestId: .string(id), reason: reason)))
@@ -218,6 +229,8 @@ actor ShardConnection {
         self.client = client
         self.transport = transport
         self.capabilities = capabilities
+        // Reconnected after the shard forgot the session: the fast lane may use the new one.
+        if status == .healthy { fastLane.withLock { $0 = transport.enforcesExchangeTimeout ? transport : nil } }
         return client
     }
 
@@ -228,6 +241,7 @@ actor ShardConnection {
     }
 
     func dropClient() async {
+        fastLane.withLock { $0 = nil }
         guard let client else { return }
         self.client = nil
         self.transport = nil

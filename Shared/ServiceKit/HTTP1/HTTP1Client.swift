@@ -67,7 +67,7 @@ public final class HTTP1Client: Sendable {
                         connection.channel.eventLoop.execute {
                             connection.handler.value.start(
                                 request, id: id, timeout: timeout, wholeResponseTimeout: wholeResponseTimeout,
-                                maxResponseBytes: maxResponseBytes, continuation: continuation)
+                                maxResponseBytes: maxResponseBytes, waiter: .streaming(continuation))
                         }
                     }
                 } onCancel: {
@@ -85,12 +85,83 @@ public final class HTTP1Client: Sendable {
         throw HTTP1ClientError.connectionClosed
     }
 
+    /// Sends `request` from code running on `eventLoop` (a channel handler) and collects the whole
+    /// answer, with no Swift task in between: the response future completes on `eventLoop`, and
+    /// the request goes on a connection of that loop (a pooled one, or a new one), so the call
+    /// never leaves its thread. `timeout` covers the whole answer.
+    public func send(
+        _ request: HTTP1Request, on eventLoop: any EventLoop, timeout: Duration = .seconds(60), maxResponseBytes: Int = 16 << 20
+    ) -> HTTP1PendingResponse {
+        let id = requestCounter.add(1, ordering: .relaxed).newValue
+        let promise = eventLoop.makePromise(of: HTTP1CollectedResponse.self)
+        let current = Mutex<HTTP1PooledConnection?>(nil)
+        let cancelled = Atomic<Bool>(false)
+        @Sendable func attempt(fresh: Bool) {
+            guard !cancelled.load(ordering: .relaxed) else { return promise.fail(CancellationError()) }
+            checkout(request.target, on: eventLoop, fresh: fresh).whenComplete { result in
+                switch result {
+                case .failure(let error): promise.fail(error)
+                case .success(let connection):
+                    current.withLock { $0 = connection }
+                    // A cancel that came before `current` was set has not reached this connection.
+                    if cancelled.load(ordering: .relaxed) {
+                        connection.channel.eventLoop.execute { connection.handler.value.abandon(id) }
+                    }
+                    let answer = connection.channel.eventLoop.makePromise(of: HTTP1CollectedResponse.self)
+                    answer.futureResult.hop(to: eventLoop).whenComplete { result in
+                        switch result {
+                        case .success(let response): promise.succeed(response)
+                        case .failure(HTTP1ClientError.staleConnection) where !fresh: attempt(fresh: true)
+                        case .failure(let error): promise.fail(error)
+                        }
+                    }
+                    connection.channel.eventLoop.execute {
+                        connection.handler.value.start(
+                            request, id: id, timeout: timeout, wholeResponseTimeout: timeout, maxResponseBytes: maxResponseBytes,
+                            waiter: .collecting(answer))
+                    }
+                }
+            }
+        }
+        attempt(fresh: false)
+        return HTTP1PendingResponse(response: promise.futureResult) {
+            cancelled.store(true, ordering: .relaxed)
+            guard let connection = current.withLock({ $0 }) else { return }
+            connection.channel.eventLoop.execute { connection.handler.value.abandon(id) }
+        }
+    }
+
     /// Open connections waiting in the pool for the next request.
     public var idleConnectionCount: Int { pool.idleCount }
 
     /// Closes every idle connection (in-flight requests finish on theirs).
     public func closeIdleConnections() {
         pool.closeAll()
+    }
+
+    /// `checkout` for event-loop callers: an idle connection on `eventLoop`, or a new one there
+    /// (one more connection per event loop, instead of two thread hops on every call).
+    private func checkout(_ target: HTTP1Target, on eventLoop: any EventLoop, fresh: Bool) -> EventLoopFuture<HTTP1PooledConnection> {
+        if !fresh, let idle = pool.take(target.hostKey, on: eventLoop) { return eventLoop.makeSucceededFuture(idle) }
+        let pool = self.pool
+        let key = target.hostKey
+        return ClientBootstrap(group: eventLoop)
+            .connectTimeout(TimeAmount(configuration.connectTimeout))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try channel.pipeline.syncOperations.addHandler(HTTP1ClientHandler(key: key, pool: pool))
+                }
+            }
+            .connect(host: target.host, port: target.port)
+            .flatMapThrowing { channel in
+                let handler = try channel.pipeline.syncOperations.handler(type: HTTP1ClientHandler.self)
+                return HTTP1PooledConnection(channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop))
+            }
+            .flatMapErrorThrowing { error in
+                throw HTTP1ClientError.connect("\(target.host):\(target.port)", reason: "\(error)")
+            }
     }
 
     private func checkout(_ target: HTTP1Target, fresh: Bool) async throws -> HTTP1PooledConnection {

@@ -8,10 +8,25 @@ final class HTTP1ClientHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPClientResponsePart
     typealias OutboundOut = HTTPClientRequestPart
 
+    /// Who waits for the response: an async caller (head first, then a streamed body) or an
+    /// event-loop caller that wants the whole answer in one piece.
+    enum Waiter {
+        case streaming(CheckedContinuation<HTTP1Response, any Error>)
+        case collecting(EventLoopPromise<HTTP1CollectedResponse>)
+
+        func fail(_ error: any Error) {
+            switch self {
+            case .streaming(let continuation): continuation.resume(throwing: error)
+            case .collecting(let promise): promise.fail(error)
+            }
+        }
+    }
+
     private enum State {
         case idle
-        case awaitingHead(CheckedContinuation<HTTP1Response, any Error>)
+        case awaitingHead(Waiter)
         case streaming(AsyncThrowingStream<ByteBuffer, any Error>.Continuation)
+        case collecting(HTTPResponseHead, ByteBuffer, EventLoopPromise<HTTP1CollectedResponse>)
         case closed
     }
 
@@ -44,21 +59,21 @@ final class HTTP1ClientHandler: ChannelInboundHandler {
     /// the end of its body.
     func start(
         _ request: HTTP1Request, id: Int, timeout: Duration, wholeResponseTimeout: Duration?, maxResponseBytes: Int,
-        continuation: CheckedContinuation<HTTP1Response, any Error>
+        waiter: Waiter
     ) {
         guard case .idle = state, let context, context.channel.isActive else {
-            continuation.resume(throwing: HTTP1ClientError.staleConnection)
+            waiter.fail(HTTP1ClientError.staleConnection)
             return
         }
         if cancelledBeforeStart == id {
-            continuation.resume(throwing: CancellationError())
+            waiter.fail(CancellationError())
             state = .closed
             context.close(promise: nil)
             return
         }
         timer?.cancel()
         currentRequest = id
-        state = .awaitingHead(continuation)
+        state = .awaitingHead(waiter)
         keepAlive = true
         self.maxResponseBytes = maxResponseBytes
         remainingBytes = maxResponseBytes
@@ -81,7 +96,7 @@ final class HTTP1ClientHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
-            guard case .awaitingHead(let continuation) = state else {
+            guard case .awaitingHead(let waiter) = state else {
                 return fail(HTTP1ClientError.invalidResponse("a response nobody asked for"))
             }
             if !timesWholeResponse {
@@ -89,6 +104,10 @@ final class HTTP1ClientHandler: ChannelInboundHandler {
                 timer = nil
             }
             keepAlive = head.isKeepAlive
+            guard case .streaming(let continuation) = waiter else {
+                if case .collecting(let promise) = waiter { state = .collecting(head, ByteBuffer(), promise) }
+                return
+            }
             let (stream, body) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream()
             // A body dropped or abandoned before its end: the rest of it would poison the next
             // request on this connection, so the connection goes.
@@ -99,13 +118,28 @@ final class HTTP1ClientHandler: ChannelInboundHandler {
             }
             state = .streaming(body)
             continuation.resume(returning: HTTP1Response(status: head.status, headers: head.headers, body: .init(stream: stream)))
-        case .body(let bytes):
-            guard case .streaming(let body) = state else { return }
+        case .body(var bytes):
             remainingBytes -= bytes.readableBytes
-            guard remainingBytes >= 0 else { return fail(HTTP1ClientError.responseTooLarge(limit: maxResponseBytes)) }
-            body.yield(bytes)
+            switch state {
+            case .streaming(let body):
+                guard remainingBytes >= 0 else { return fail(HTTP1ClientError.responseTooLarge(limit: maxResponseBytes)) }
+                body.yield(bytes)
+            case .collecting(let head, var collected, let promise):
+                guard remainingBytes >= 0 else { return fail(HTTP1ClientError.responseTooLarge(limit: maxResponseBytes)) }
+                state = .idle  // drops the state's reference, so the append does not copy
+                if collected.readableBytes == 0 { collected = bytes } else { collected.writeBuffer(&bytes) }
+                state = .collecting(head, collected, promise)
+            default:
+                return
+            }
         case .end:
-            guard case .streaming(let body) = state else { return }
+            let finished: () -> Void
+            switch state {
+            case .streaming(let body): finished = { body.finish() }
+            case .collecting(let head, let collected, let promise):
+                finished = { promise.succeed(HTTP1CollectedResponse(status: head.status, headers: head.headers, body: collected)) }
+            default: return
+            }
             state = .idle
             timer?.cancel()
             timer = nil
@@ -122,7 +156,7 @@ final class HTTP1ClientHandler: ChannelInboundHandler {
                 state = .closed
                 context.close(promise: nil)
             }
-            body.finish()
+            finished()
         }
     }
 
@@ -133,7 +167,7 @@ final class HTTP1ClientHandler: ChannelInboundHandler {
         if id > currentRequest { cancelledBeforeStart = id }
         guard id == currentRequest else { return }
         switch state {
-        case .awaitingHead, .streaming: fail(CancellationError())
+        case .awaitingHead, .streaming, .collecting: fail(CancellationError())
         case .idle, .closed: break
         }
     }
@@ -162,8 +196,9 @@ final class HTTP1ClientHandler: ChannelInboundHandler {
         let previous = state
         state = .closed
         switch previous {
-        case .awaitingHead(let continuation): continuation.resume(throwing: error)
+        case .awaitingHead(let waiter): waiter.fail(error)
         case .streaming(let body): body.finish(throwing: error)
+        case .collecting(_, _, let promise): promise.fail(error)
         case .idle, .closed: break
         }
         context?.close(promise: nil)

@@ -28,6 +28,19 @@ final class HTTP1ConnectionPool: Sendable {
         }
     }
 
+    /// An idle connection to `key` on `eventLoop`, if one is open: its caller then never leaves
+    /// its thread.
+    func take(_ key: String, on eventLoop: any EventLoop) -> HTTP1PooledConnection? {
+        idle.withLock { connections in
+            guard var list = connections[key] else { return nil }
+            connections[key] = nil  // so the edits below do not copy the array
+            defer { connections[key] = list.isEmpty ? nil : list }
+            list.removeAll { !$0.channel.isActive }
+            guard let index = list.lastIndex(where: { $0.channel.eventLoop === eventLoop }) else { return nil }
+            return list.remove(at: index)
+        }
+    }
+
     /// Keeps `connection` for reuse; false when `key` already has as many idle ones as allowed.
     func release(_ key: String, _ connection: HTTP1PooledConnection) -> Bool {
         idle.withLock { connections in

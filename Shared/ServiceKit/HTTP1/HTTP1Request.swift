@@ -128,3 +128,19 @@ public struct HTTP1Response: Sendable {
         }
     }
 }
+
+/// A whole response, for callers on an event loop (`HTTP1Client.send(_:on:…)`).
+public struct HTTP1CollectedResponse: Sendable {
+    public let status: HTTPResponseStatus
+    public let headers: HTTPHeaders
+    public let body: ByteBuffer
+}
+
+/// A request sent from an event loop: its answer, and a way to give up on it.
+public struct HTTP1PendingResponse: Sendable {
+    public let response: EventLoopFuture<HTTP1CollectedResponse>
+    let abandon: @Sendable () -> Void
+
+    /// Fails the request with `CancellationError` and closes its connection, unless it has ended.
+    public func cancel() { abandon() }
+}

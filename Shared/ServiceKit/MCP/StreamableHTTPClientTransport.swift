@@ -4,6 +4,7 @@ import Logging
 import MCP
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// Why a request to an MCP server over HTTP failed.
 public enum MCPClientTransportError: Error, CustomStringConvertible, Sendable {
@@ -59,8 +60,11 @@ public actor StreamableHTTPClientTransport: Transport {
     private let extraHeaders: [(String, String)]
     private let requestTimeout: TimeAmount
     private let maxResponseBytes: Int
-    private var sessionID: String?
-    private var protocolVersion: String?
+    private var sessionID: String? { didSet { publishPostHeaders() } }
+    private var protocolVersion: String? { didSet { publishPostHeaders() } }
+    /// The headers the next POST carries, readable without an actor hop (`plainPost`); nil once
+    /// closed.
+    private nonisolated let postHeaders: Mutex<HTTPHeaders?>
     private let incoming: AsyncThrowingStream<Data, any Error>
     private let incomingContinuation: AsyncThrowingStream<Data, any Error>.Continuation
     private var closed = false
@@ -78,6 +82,22 @@ public actor StreamableHTTPClientTransport: Transport {
         self.maxResponseBytes = maxResponseBytes
         self.logger = logger ?? Logger(label: "mcp.client.http", factory: { _ in SwiftLogNoOpLogHandler() })
         (incoming, incomingContinuation) = AsyncThrowingStream<Data, any Error>.makeStream()
+        self.postHeaders = Mutex(Self.postHeaders(sessionID: nil, protocolVersion: nil, extra: headers))
+    }
+
+    private static func postHeaders(sessionID: String?, protocolVersion: String?, extra: [(String, String)]) -> HTTPHeaders {
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "application/json")
+        headers.add(name: "Accept", value: "application/json, text/event-stream")
+        if let sessionID { headers.add(name: HTTPHeaderName.sessionID, value: sessionID) }
+        if let protocolVersion { headers.add(name: HTTPHeaderName.protocolVersion, value: protocolVersion) }
+        for (name, value) in extra { headers.add(name: name, value: value) }
+        return headers
+    }
+
+    private func publishPostHeaders() {
+        let headers = closed ? nil : Self.postHeaders(sessionID: sessionID, protocolVersion: protocolVersion, extra: extraHeaders)
+        postHeaders.withLock { $0 = headers }
     }
 
     public var currentSessionID: String? { sessionID }
@@ -87,6 +107,7 @@ public actor StreamableHTTPClientTransport: Transport {
     public func disconnect() async {
         guard !closed else { return }
         closed = true
+        publishPostHeaders()
         incomingContinuation.finish()
         guard let sessionID else { return }
         var request = HTTPClientRequest(url: endpoint)
@@ -120,18 +141,56 @@ public actor StreamableHTTPClientTransport: Transport {
         return response
     }
 
+    /// Whether `post(_:on:timeout:)` can send now: the endpoint is plain http and the session open.
+    public nonisolated var postsFromEventLoop: Bool {
+        plainTarget != nil && plainHTTPClient != nil && postHeaders.withLock { $0 != nil }
+    }
+
+    /// POSTs one message as `exchange` would, for a caller on `eventLoop` (a channel handler; no
+    /// Swift task in between); `timeout` covers the whole answer. Nil when `postsFromEventLoop`
+    /// is false. Read the answer with `response(in:to:)`.
+    public nonisolated func post(_ message: ByteBuffer, on eventLoop: any EventLoop, timeout: Duration) -> HTTP1PendingResponse? {
+        guard let plainTarget, let plainHTTPClient, let headers = postHeaders.withLock({ $0 }) else { return nil }
+        return plainHTTPClient.send(
+            HTTP1Request(target: plainTarget, method: .POST, headers: headers, body: message), on: eventLoop, timeout: timeout,
+            maxResponseBytes: maxResponseBytes)
+    }
+
+    /// Reads a whole answer to a `post(_:on:timeout:)` as `exchange` reads one: the response to `id` and
+    /// every other message of the answer, in order. A 404 throws `.sessionExpired` without
+    /// forgetting the session (the next `exchange` does that, and initializes again).
+    public nonisolated func response(in answer: HTTP1CollectedResponse, to id: String) throws -> (response: JSONRPCResponse, others: [Data]) {
+        let status = Int(answer.status.code)
+        if status == 404 { throw MCPClientTransportError.sessionExpired }
+        guard (200..<300).contains(status) else {
+            throw MCPClientTransportError.http(status: status, message: Self.errorMessage(fromBody: String(buffer: answer.body)))
+        }
+        var messages: [Data] = []
+        let contentType = answer.headers.first(name: "Content-Type")?.lowercased() ?? ""
+        if contentType.hasPrefix("text/event-stream") {
+            var parser = SSEParser()
+            messages = parser.feed(answer.body.readableBytesView).filter { !$0.data.isEmpty }.map { Data($0.data.utf8) }
+            if let last = parser.finish(), !last.data.isEmpty { messages.append(Data(last.data.utf8)) }
+        } else if contentType.hasPrefix("application/json") {
+            if answer.body.readableBytes > 0 { messages = [Data(answer.body.readableBytesView)] }
+        } else if answer.body.readableBytes > 0 {
+            throw MCPClientTransportError.unexpectedContentType(contentType)
+        }
+        var response: JSONRPCResponse?
+        var others: [Data] = []
+        for message in messages {
+            if response == nil, let answer = JSONRPCResponse(message, to: id) { response = answer } else { others.append(message) }
+        }
+        guard let response else { throw MCPClientTransportError.noResponse(id) }
+        return (response, others)
+    }
+
     /// Hands a message to the SDK `Client` (what `send` does with everything it reads).
     public func deliverToClient(_ message: Data) { deliver(message) }
 
     /// POSTs `data` and passes every message of the answer (JSON or event stream) to `each`.
     private func post(_ data: Data, wholeResponseTimeout: Duration? = nil, each: (Data) async throws -> Void) async throws {
-        guard !closed else { throw MCPClientTransportError.closed }
-        var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: "application/json")
-        headers.add(name: "Accept", value: "application/json, text/event-stream")
-        if let sessionID { headers.add(name: HTTPHeaderName.sessionID, value: sessionID) }
-        if let protocolVersion { headers.add(name: HTTPHeaderName.protocolVersion, value: protocolVersion) }
-        for (name, value) in extraHeaders { headers.add(name: name, value: value) }
+        guard !closed, let headers = postHeaders.withLock({ $0 }) else { throw MCPClientTransportError.closed }
 
         logger.trace("MCP POST", metadata: ["endpoint": "\(endpoint)", "bytes": "\(data.count)"])
         if let plainTarget, let plainHTTPClient {

@@ -2,6 +2,8 @@ import AsyncHTTPClient
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
+import NIOHTTPTypes
 import NIOCore
 import NIOHTTP1
 import ServiceKit
@@ -11,9 +13,10 @@ import ServiceKit
 // it in front of the same upstream, so the table shows what any proxy built on this stack adds on this
 // machine next to what the gateway and the router add. Benchmark only.
 //
-// usage: proxy-floor <port> <target-base-url> [http1client]
+// usage: proxy-floor <port> <target-base-url> [http1client|pipeline]
 //   (POST <path> is forwarded to <target-base-url><path>; with `http1client` through ServiceKit's
-//   HTTP1Client instead of AsyncHTTPClient)
+//   HTTP1Client instead of AsyncHTTPClient; with `pipeline` by a channel handler in Hummingbird's
+//   pipeline, through HTTP1Client's event-loop API, with no Swift task)
 
 let arguments = CommandLine.arguments
 guard arguments.count == 3 || arguments.count == 4, let port = Int(arguments[1]) else {
@@ -21,7 +24,8 @@ guard arguments.count == 3 || arguments.count == 4, let port = Int(arguments[1])
     exit(2)
 }
 let target = arguments[2]
-let useHTTP1Client = arguments.count == 4 && arguments[3] == "http1client"
+let mode = arguments.count == 4 ? arguments[3] : "asynchttpclient"
+let useHTTP1Client = mode == "http1client"
 /// Hop-by-hop or recomputed: AsyncHTTPClient and Hummingbird write their own.
 let skipped: Set<String> = ["host", "content-length", "connection", "transfer-encoding", "keep-alive"]
 
@@ -65,5 +69,58 @@ let forwardHTTP1: @Sendable (Request, BasicRequestContext) async throws -> Respo
 }
 router.post("**", use: useHTTP1Client ? forwardHTTP1 : forward)
 router.delete("**", use: useHTTP1Client ? forwardHTTP1 : forward)
-let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)))
+
+/// Answers every POST in the channel pipeline, before Hummingbird's responder sees it.
+final class PipelineForwarder: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias OutboundOut = HTTPResponsePart
+    private var head: HTTPRequest?
+    private var body = ByteBuffer()
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let request) where request.method == .post:
+            head = request
+            body.clear()
+        case .body(var bytes) where head != nil:
+            body.writeBuffer(&bytes)
+        case .end where head != nil:
+            let request = head!
+            head = nil
+            var headers = HTTPHeaders()
+            for field in request.headerFields where !skipped.contains(field.name.canonicalName) {
+                headers.add(name: field.name.rawName, value: field.value)
+            }
+            let outbound = HTTP1Request(url: target + (request.path ?? "/"), method: .POST, headers: headers, body: body)!
+            let pending = HTTP1Client.shared.send(outbound, on: context.eventLoop, timeout: .seconds(30))
+            pending.response.assumeIsolated().whenComplete { result in
+                var fields = HTTPFields()
+                let status: Int
+                let answer: ByteBuffer
+                switch result {
+                case .success(let response):
+                    for header in response.headers where !skipped.contains(header.name.lowercased()) {
+                        if let name = HTTPField.Name(header.name) { fields.append(HTTPField(name: name, value: header.value)) }
+                    }
+                    status = Int(response.status.code)
+                    answer = response.body
+                case .failure:
+                    status = 502
+                    answer = ByteBuffer()
+                }
+                fields[.contentLength] = String(answer.readableBytes)
+                context.write(self.wrapOutboundOut(.head(HTTPResponse(status: .init(code: status), headerFields: fields))), promise: nil)
+                context.write(self.wrapOutboundOut(.body(answer)), promise: nil)
+                context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
+            }
+        default:
+            context.fireChannelRead(data)
+        }
+    }
+}
+
+let app = Application(
+    router: router,
+    server: mode == "pipeline" ? .http1(configuration: .init(additionalChannelHandlers: [PipelineForwarder()])) : .http1(),
+    configuration: .init(address: .hostname("127.0.0.1", port: port)))
 try await app.runService()
