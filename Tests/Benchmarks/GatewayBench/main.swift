@@ -207,6 +207,7 @@ for concurrency in levels {
     let forwarders = [
         ("BENCH_FLOOR", "bare Hummingbird + AsyncHTTPClient forwarder, no MCP work (2025-11-25)"),
         ("BENCH_HTTP1", "bare Hummingbird + HTTP1Client forwarder, no MCP work (2025-11-25)"),
+        ("BENCH_PIPELINE", "bare forwarder in Hummingbird's channel pipeline + HTTP1Client.send, no MCP work (2025-11-25)"),
         ("BENCH_NIO", "bare SwiftNIO forwarder, no MCP work (2025-11-25)"),
         ("BENCH_NGINX", "nginx forwarder (C), no MCP work (2025-11-25)"),
     ]
