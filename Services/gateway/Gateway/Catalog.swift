@@ -216,10 +216,10 @@ final class Catalog: Sendable {
     /// Where a call by its aggregated name goes when it can take the fast lane: the shard's
     /// connection and its open plain-http session. Nil otherwise (unknown tool, shard down or
     /// behind https, no session yet): such calls take the normal path.
-    func fastRoute(_ name: String, profile: String) -> (connection: ShardConnection, tool: String, transport: StreamableHTTPClientTransport)? {
+    func fastRoute(_ name: String, profile: String) -> (connection: ShardConnection, route: ShardRoute, transport: StreamableHTTPClientTransport)? {
         guard let route = snapshot(for: profile).routes[name], let connection = connection(named: route.shard),
               let transport = connection.fastLane.withLock({ $0 }), transport.postsFromEventLoop else { return nil }
-        return (connection, route.originalName, transport)
+        return (connection, route, transport)
     }
 
     /// Counts a finished call (`gateway_tool_calls_total`) and times it.

@@ -6,6 +6,14 @@ import MCPShared
 struct ShardRoute: Sendable {
     let shard: String
     let originalName: String
+    /// `originalName` as a JSON string, for the requests to the shard.
+    let encodedName: Data
+
+    init(shard: String, originalName: String) {
+        self.shard = shard
+        self.originalName = originalName
+        self.encodedName = (try? ShardToolResult.encoder.encode(originalName)) ?? Data("\"\"".utf8)
+    }
 }
 
 /// What one healthy shard offers, as the last probe saw it.

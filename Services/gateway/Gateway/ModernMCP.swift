@@ -327,6 +327,8 @@ struct ModernMCP: Sendable {
 
     static func header(_ headers: [String: String], _ name: String) -> String? {
         let lower = name.lowercased()
+        // Names from Hummingbird's fields are already lower case: a lookup, not a scan.
+        if let value = headers[lower] { return value }
         return headers.first { $0.key.lowercased() == lower }?.value
     }
 

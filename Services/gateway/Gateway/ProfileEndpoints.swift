@@ -88,10 +88,10 @@ struct ProfileEndpoints: Sendable {
               let call = try? ModernMCP.ToolCall(validated.params, body: data),
               let route = catalog.fastRoute(call.name, profile: profile.name) else { return nil }
         let id = FastToolCall.nextID()
-        guard let shardRequest = try? ShardToolResult.request(id: id, tool: route.tool, arguments: call.arguments, meta: nil) else { return nil }
+        guard let shardRequest = try? ShardToolResult.request(id: id, encodedTool: route.route.encodedName, arguments: call.arguments, meta: nil) else { return nil }
         CallerIdentity.log(request, tool: call.name, logger: modern.logger)
         return FastToolCall(
-            id: id, idJSON: validated.idJSON, tool: route.tool, connection: route.connection, transport: route.transport,
+            id: id, idJSON: validated.idJSON, tool: route.route.originalName, connection: route.connection, transport: route.transport,
             message: ByteBuffer(bytes: shardRequest), headers: request.headers, body: data, modern: modern)
     }
 
