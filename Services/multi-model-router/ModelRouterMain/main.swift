@@ -1,15 +1,12 @@
 import ModelRouter
-import NIOCore
-import NIOPosix
 import ServiceKit
 
-// Swift tasks run on NIO's event loops: each request crosses between the server, AsyncHTTPClient
-// and the handler several times, and on the same threads those hand-offs skip a wake-up. Measured
-// A/B in one session: router p50 1.24 → 1.10 ms at concurrency 1 (docs/BENCHMARKS.md). Safe here
-// because nothing in the router blocks a thread: SQLite runs on sqlite-nio's thread pool, Redis on
-// RedisKit's own queue. Must run before any task is created.
-_ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
-
+// Swift tasks stay on the default executor. NIO's
+// `unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor` ran here until
+// 2026-12-02, but it finds Swift's global-executor hook with `dlsym`, and in the shipped binary
+// (Swift runtime linked statically) that hook is a local symbol the linker will not export: the call
+// returned false, so only the dynamically linked debug builds the tests run ever used NIO's loops.
+// Tests now run on the executor production runs on (docs/BENCHMARKS.md, "Multi-model router").
 await ServiceMain.run("multi-model-router", declared: RouterSettings.declared, settings: { try RouterSettings(config: $0) }, port: \.listen.port) {
     settings, logger in try await RouterApplication.build(settings: settings, logger: logger)
 }
