@@ -88,7 +88,64 @@ import TestSupport
         }
     }
 
+    @Test func aSessionsCallsTakeTheLaneAndKeepTheSessionAlive() async throws {
+        _ = MetricsRegistry.shared
+        // Sessions idle for 1 s are reaped (checked every 250 ms): only the lane's calls keep this one.
+        try await withGateway(shardName: "insession", environment: ["GATEWAY_SESSION_IDLE_TIMEOUT": "1"]) { gatewayPort, _ in
+            let initialize = #"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"lane","version":"1"}}}"#
+            let opened = try await Self.exchange(port: gatewayPort, Self.post(initialize, extraHeaders: "Connection: close\r\n"))
+            let session = try #require(opened.first?.split(separator: "\r\n").first { $0.lowercased().hasPrefix("mcp-session-id:") }?
+                .split(separator: ":", maxSplits: 1).last?.trimmingCharacters(in: .whitespaces))
+            let headers = "Mcp-Session-Id: \(session)\r\nMCP-Protocol-Version: 2025-11-25\r\n"
+            let close = "Connection: close\r\n"
+            let initialized = try await Self.exchange(
+                port: gatewayPort, Self.post(#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#, extraHeaders: headers + close))
+            #expect(initialized.first?.hasPrefix("HTTP/1.1 202") == true)
+            let before = try await Self.fastLaneCalls(port: gatewayPort, shard: "insession")
+
+            // The first call takes the lane; the others wait for its reply, then go the normal way
+            // (declined, or Hummingbird owes an answer): every one answered, in order.
+            let answers = try await Self.exchange(port: gatewayPort, [
+                Self.post(#"{"jsonrpc":"2.0","id":"a","method":"tools/call","params":{"name":"insession_echo","arguments":{"text":"in session"}}}"#, extraHeaders: headers),
+                // Other `_meta` reaches the shard through the normal path.
+                Self.post(#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"insession_echo","arguments":{"text":"with meta"},"_meta":{"trace":"x"}}}"#, extraHeaders: headers),
+                Self.post(#"{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"insession_echo","arguments":{"text":"x"}}}"#,
+                          extraHeaders: "Mcp-Session-Id: 0000\r\nMCP-Protocol-Version: 2025-11-25\r\n"),
+                Self.post(#"{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"insession_echo","arguments":{"text":"last"}}}"#, extraHeaders: headers + close),
+            ].joined())
+            try #require(answers.count == 4, "\(answers)")
+            #expect(answers[0].hasPrefix("HTTP/1.1 200") && answers[0].contains(#""id":"a""#) && answers[0].contains("via lane: in session"))
+            #expect(answers[0].lowercased().contains("mcp-session-id: \(session)"))
+            #expect(answers[1].contains(#""id":7"#) && answers[1].contains("via lane: with meta"))
+            #expect(answers[2].hasPrefix("HTTP/1.1 404"))
+            #expect(answers[3].contains(#""id":9"#) && answers[3].contains("via lane: last"))
+            #expect(try await Self.fastLaneCalls(port: gatewayPort, shard: "insession") == before + 1)
+
+            // Lane calls for 2 s, longer than the idle timeout: the session stays open.
+            let started = ContinuousClock.now
+            var number = 100
+            while ContinuousClock.now - started < .seconds(2) {
+                number += 1
+                let call = #"{"jsonrpc":"2.0","id":\#(number),"method":"tools/call","params":{"name":"insession_echo","arguments":{"text":"n\#(number)"}}}"#
+                let answer = try await Self.exchange(port: gatewayPort, Self.post(call, extraHeaders: headers + close))
+                #expect(answer.first?.contains("via lane: n\(number)") == true, "\(answer)")
+                try await Task.sleep(for: .milliseconds(300))
+            }
+            #expect(try await Self.fastLaneCalls(port: gatewayPort, shard: "insession") == before + 1 + (number - 100))
+            // Then, left idle, it is reaped like any session.
+            try await Task.sleep(for: .milliseconds(1600))
+            let late = try await Self.exchange(port: gatewayPort, Self.post(#"{"jsonrpc":"2.0","id":1000,"method":"tools/call","params":{"name":"insession_echo","arguments":{"text":"late"}}}"#, extraHeaders: headers + close))
+            #expect(late.first?.hasPrefix("HTTP/1.1 404") == true, "\(late)")
+        }
+    }
+
     // MARK: - Helpers
+
+    static func post(_ body: String, extraHeaders: String = "") -> String {
+        "POST /mcp HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\n"
+            + extraHeaders + "Content-Length: \(body.utf8.count)\r\n\r\n" + body
+    }
+
 
     static let shard = ShardDefinition(
         name: "demo", version: "1", description: "demo",

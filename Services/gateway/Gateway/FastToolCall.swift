@@ -6,23 +6,56 @@ import NIOCore
 import ServiceKit
 import Synchronization
 
-/// One stateless-era `tools/call` on the fast lane: what goes to the shard, and how its answer
-/// (or its failure) becomes the client's reply, the same reply `ModernMCP.handle` would give.
+/// One `tools/call` on the fast lane: what goes to the shard, and how its answer (or its failure)
+/// becomes the client's reply, the same reply the normal path gives (`ModernMCP.handle` for the
+/// stateless era, `MCPSessionRegistry` with `SessionShortcuts` for a session).
 struct FastToolCall: Sendable {
+    /// Which era's reply the client gets.
+    enum Era: Sendable {
+        case stateless(ModernMCP)
+        /// A call of an open session; `requestID` is the client's, for `notifications/cancelled`.
+        case session(id: String, registry: MCPSessionRegistry, requestID: RequestID)
+    }
+
+    /// A JSON-RPC id as the session registry tracks it (a string or an integer).
+    enum RequestID: Sendable {
+        case string(String)
+        case integer(Int)
+        case other
+
+        init(_ id: Any) {
+            switch id {
+            case let text as String: self = .string(text)
+            case let number as Int: self = .integer(number)
+            default: self = .other
+            }
+        }
+
+        var value: Any? {
+            switch self {
+            case .string(let text): text
+            case .integer(let number): number
+            case .other: nil
+            }
+        }
+    }
+
     /// The id of the request to the shard (`gw-f…`, apart from the sessions' `gw-…`).
     let id: String
     /// The client's request id as it wrote it.
     let idJSON: Data
-    /// The shard's own name of the tool.
+    /// The aggregated name the client called, and the shard's own name of the tool.
+    let name: String
     let tool: String
     let connection: ShardConnection
     let transport: StreamableHTTPClientTransport
     /// The JSON-RPC request to the shard.
     let message: ByteBuffer
-    /// The client's request, for the normal path when the shard forgot the session.
-    let headers: [String: String]
-    let body: Data
-    let modern: ModernMCP
+    /// The client's arguments, for the normal path when the shard forgot the session.
+    let arguments: Data?
+    let profile: String
+    let catalog: Catalog
+    let era: Era
     let started = ContinuousClock.now
 
     private static let counter = Atomic<Int>(0)
@@ -33,23 +66,42 @@ struct FastToolCall: Sendable {
 
     var shard: String { connection.endpoint.name }
 
+    /// An HTTP answer the lane writes.
+    struct Reply: Sendable {
+        let status: Int
+        let headers: [(String, String)]
+        let body: Data
+    }
+
     /// What the client gets: a reply now, or one that needs async work first (nil: no reply, the
     /// client has gone).
     enum Outcome {
-        case reply(ModernMCP.Reply)
-        case later(@Sendable () async -> ModernMCP.Reply?)
+        case reply(Reply)
+        case later(@Sendable () async -> Reply?)
     }
 
-    /// Sends the call to the shard from `eventLoop`; nil when its session closed meanwhile.
+    /// Sends the call to the shard from `eventLoop`; nil when its session closed meanwhile. A
+    /// session's call can be cancelled by the client's `notifications/cancelled` from then on.
     func send(on eventLoop: any EventLoop) -> HTTP1PendingResponse? {
-        let pending = transport.post(message, on: eventLoop, timeout: modern.catalog.toolCallTimeout)
-        if pending != nil { Counter(label: "gateway_fast_lane_calls_total", dimensions: [("shard", shard)]).increment() }
+        guard let pending = transport.post(message, on: eventLoop, timeout: catalog.toolCallTimeout) else { return nil }
+        Counter(label: "gateway_fast_lane_calls_total", dimensions: [("shard", shard)]).increment()
+        if case .session(let session, let registry, let requestID) = era,
+           let token = registry.track(sessionID: session, requestID: requestID.value, cancel: { pending.cancel() }) {
+            pending.response.whenComplete { _ in registry.finished(sessionID: session, requestID: requestID.value, token: token) }
+        }
         return pending
     }
 
-    /// For a call that could not be sent: the normal path (which reconnects) answers it.
+    /// For a call that could not go on the lane after all (its shard session closed, or the shard
+    /// forgot it): the catalog's call, which connects again first. Nothing ran on the shard yet.
     func normalPath() -> Outcome {
-        .later { [modern, headers, body] in await modern.handle(headers: headers, body: body) }
+        .later { [self] in
+            do {
+                return success(try await catalog.call(name, arguments: arguments, meta: nil, profile: profile))
+            } catch {
+                return failure(error)
+            }
+        }
     }
 
     /// The client's reply to the shard's answer, or to the way the exchange failed; metrics and
@@ -63,34 +115,59 @@ struct FastToolCall: Sendable {
             }
             let result = try ShardToolResult(response)
             Catalog.recordCall(shard: shard, tool: tool, outcome: result.isError ? "tool_error" : "ok", started: started)
-            return .reply(ModernMCP.reply(idJSON: idJSON, encodedResult: result.json))
+            return .reply(success(result))
         } catch let error as MCPError {
             // The shard's own JSON-RPC error passes through.
             Catalog.recordCall(shard: shard, tool: tool, outcome: "error", started: started)
             return .reply(failure(error))
         } catch MCPClientTransportError.sessionExpired {
-            // The shard restarted and forgot the session: nothing ran, so the normal path may
-            // call again (it initializes a new session first).
             return normalPath()
         } catch HTTP1ClientError.timeout {
             return .later { [self] in
                 await connection.sendCancelled(id, reason: "gateway timeout")
                 Catalog.recordCall(shard: shard, tool: tool, outcome: "timeout", started: started)
-                return failure(GatewayError.timedOut(tool, after: modern.catalog.toolCallTimeout))
+                return failure(GatewayError.timedOut(tool, after: catalog.toolCallTimeout))
             }
         } catch is CancellationError {
             return .later { [self] in
                 await connection.sendCancelled(id, reason: "client cancelled")
                 Catalog.recordCall(shard: shard, tool: tool, outcome: "cancelled", started: started)
+                // A stateless client cancels by hanging up; a session's request is still open
+                // after its notifications/cancelled and gets the error the registry gives.
+                if case .session = era { return failure(CancellationError()) }
                 return nil
             }
         } catch {
             Catalog.recordCall(shard: shard, tool: tool, outcome: "error", started: started)
-            return .reply(failure(modern.catalog.shardFailed(connection, error)))
+            return .reply(failure(catalog.shardFailed(connection, error)))
         }
     }
 
-    private func failure(_ error: any Error) -> ModernMCP.Reply {
-        ModernMCP.errorReply(id: try? JSONSerialization.jsonObject(with: idJSON, options: .fragmentsAllowed), method: "tools/call", error)
+    private func success(_ result: ShardToolResult) -> Reply {
+        switch era {
+        case .stateless:
+            Reply(ModernMCP.reply(idJSON: idJSON, encodedResult: result.json))
+        case .session(let session, _, _):
+            Reply(MCPSessionRegistry.reply(idJSON: idJSON, .success(result.json), sessionID: session))
+        }
+    }
+
+    private func failure(_ error: any Error) -> Reply {
+        switch era {
+        case .stateless:
+            Reply(ModernMCP.errorReply(id: try? JSONSerialization.jsonObject(with: idJSON, options: .fragmentsAllowed), method: "tools/call", error))
+        case .session(let session, _, _):
+            Reply(MCPSessionRegistry.reply(idJSON: idJSON, .failure(error), sessionID: session))
+        }
+    }
+}
+
+extension FastToolCall.Reply {
+    init(_ reply: ModernMCP.Reply) {
+        self.init(status: reply.status, headers: [("Content-Type", "application/json")], body: reply.body ?? Data())
+    }
+
+    init(_ response: MCP.HTTPResponse) {
+        self.init(status: response.statusCode, headers: response.headers.map { ($0.key, $0.value) }, body: response.bodyData ?? Data())
     }
 }

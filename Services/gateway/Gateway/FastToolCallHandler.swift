@@ -71,7 +71,7 @@ final class FastToolCallHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 state = .collecting(head, endpoint, body)
             }
         case (.collecting(let head, let endpoint, let body), .end(let trailers)):
-            if let call = endpoint.fastCall(head: head, body: body, remoteAddress: context.channel.remoteAddress) {
+            if FastToolCalls.mayBeToolCall(body), let call = endpoint.fastCall(head: head, body: body, remoteAddress: context.channel.remoteAddress) {
                 start(call, closeAfter: FastToolCalls.closesAfterReply(head) == true, context: context)
             } else {
                 pass(head, body: body, context: context)
@@ -123,13 +123,15 @@ final class FastToolCallHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// Writes the reply (none when the client has gone), then serves whatever waited for it.
-    private func respond(_ reply: ModernMCP.Reply?, context: ChannelHandlerContext) {
+    private func respond(_ reply: FastToolCall.Reply?, context: ChannelHandlerContext) {
         guard case .calling(_, let closeAfter) = state else { return }
         state = .idle
         if let reply, context.channel.isActive {
-            let body = ByteBuffer(bytes: reply.body ?? Data())
+            let body = ByteBuffer(bytes: reply.body)
             var fields = HTTPFields()
-            fields[.contentType] = "application/json"
+            for (name, value) in reply.headers {
+                if let name = HTTPField.Name(name) { fields.append(HTTPField(name: name, value: value)) }
+            }
             fields[.contentLength] = String(body.readableBytes)
             context.write(wrapOutboundOut(.head(HTTPResponse(status: .init(code: reply.status), headerFields: fields))), promise: nil)
             if body.readableBytes > 0 { context.write(wrapOutboundOut(.body(body)), promise: nil) }

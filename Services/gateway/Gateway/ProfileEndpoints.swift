@@ -73,26 +73,46 @@ struct ProfileEndpoints: Sendable {
             from: await sessions.handle(mcpRequest), keepAlive: request.method == .get ? endpoint.keepAliveInterval : nil)
     }
 
-    /// A stateless-era `tools/call` that passes every check `mcp` makes (auth, origin and host,
-    /// the era's validation) and whose tool's shard has an open plain-http session: the fast lane
-    /// (`FastToolCalls`) sends it from the event loop. Nil for anything else, which then takes
-    /// `mcp` and gets its answer or its error there.
+    /// A `tools/call` that passes every check `mcp` makes (auth, origin and host, the era's
+    /// validation: `ModernMCP.validate`, or the session registry's for a session) and whose tool's
+    /// shard has an open plain-http session: the fast lane (`FastToolCalls`) sends it from the
+    /// event loop. Nil for anything else, which then takes `mcp` and gets its answer or its error
+    /// there.
     func fastCall(head: HTTPRequest, body: ByteBuffer, remoteAddress: SocketAddress?) -> FastToolCall? {
         guard case .allowed = auth.check(head.headerFields[.authorization]) else { return nil }
         let data = Data(body.readableBytesView)
         let request = identify(MCP.HTTPRequest(method: "POST", headers: head.headerFields.plain, body: data, path: head.path), remoteAddress: remoteAddress)
-        let check = HTTPValidationContext(httpMethod: "POST", sessionID: nil, isInitializationRequest: false, supportedProtocolVersions: [])
-        guard originValidator.validate(request, context: check) == nil,
-              case .request(let validated) = ModernMCP.validate(headers: request.headers, body: data),
-              validated.method == "tools/call", validated.meta["progressToken"] == nil,
-              let call = try? ModernMCP.ToolCall(validated.params, body: data),
-              let route = catalog.fastRoute(call.name, profile: profile.name) else { return nil }
+        let era: FastToolCall.Era
+        let idJSON: Data
+        let call: ModernMCP.ToolCall
+        if let sessionID = request.header(HTTPHeaderName.sessionID), !ModernMCP.isModern(headers: request.headers, body: nil) {
+            // A session's call, as `SessionShortcuts` takes it: no progress token, and no other
+            // `_meta` either (that one decodes it for the shard; the lane leaves such calls to it).
+            guard sessions.admitsOutside(request, sessionID: sessionID),
+                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                  object["method"] as? String == "tools/call", let id = object["id"], !(id is NSNull),
+                  let params = object["params"] as? [String: Any], params["_meta"] == nil,
+                  let parsed = try? ModernMCP.ToolCall(params, body: data) else { return nil }
+            era = .session(id: sessionID, registry: sessions, requestID: FastToolCall.RequestID(id))
+            idJSON = RawJSON.member("id", in: data) ?? ModernMCP.encodeID(id)
+            call = parsed
+        } else {
+            let check = HTTPValidationContext(httpMethod: "POST", sessionID: nil, isInitializationRequest: false, supportedProtocolVersions: [])
+            guard originValidator.validate(request, context: check) == nil,
+                  case .request(let validated) = ModernMCP.validate(headers: request.headers, body: data),
+                  validated.method == "tools/call", validated.meta["progressToken"] == nil,
+                  let parsed = try? ModernMCP.ToolCall(validated.params, body: data) else { return nil }
+            era = .stateless(modern)
+            idJSON = validated.idJSON
+            call = parsed
+        }
+        guard let route = catalog.fastRoute(call.name, profile: profile.name) else { return nil }
         let id = FastToolCall.nextID()
         guard let shardRequest = try? ShardToolResult.request(id: id, encodedTool: route.route.encodedName, arguments: call.arguments, meta: nil) else { return nil }
         CallerIdentity.log(request, tool: call.name, logger: modern.logger)
         return FastToolCall(
-            id: id, idJSON: validated.idJSON, tool: route.route.originalName, connection: route.connection, transport: route.transport,
-            message: ByteBuffer(bytes: shardRequest), headers: request.headers, body: data, modern: modern)
+            id: id, idJSON: idJSON, name: call.name, tool: route.route.originalName, connection: route.connection, transport: route.transport,
+            message: ByteBuffer(bytes: shardRequest), arguments: call.arguments, profile: profile.name, catalog: catalog, era: era)
     }
 
     /// Replaces any client-sent caller header with the identity Open WebUI forwards, when the

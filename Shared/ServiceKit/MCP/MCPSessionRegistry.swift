@@ -3,6 +3,7 @@ import Logging
 import MCP
 import Metrics
 import ServiceLifecycle
+import Synchronization
 
 /// Sessions of one MCP Streamable HTTP endpoint: one SDK `Server` and one
 /// `StatefulHTTPServerTransport` per session, created on `initialize`, found by `Mcp-Session-Id`,
@@ -32,13 +33,14 @@ public actor MCPSessionRegistry: Service {
     struct Session {
         let server: Server
         let transport: StatefulHTTPServerTransport
-        var lastActive: ContinuousClock.Instant
-        /// Shortcut work in flight, by request id, for `notifications/cancelled` and session end.
-        var calls: [RequestKey: Task<Data, any Error>] = [:]
+    }
 
-        func cancelCalls() {
-            for call in calls.values { call.cancel() }
-        }
+    /// What the registry shares with code outside the actor (`admitsOutside`, `track`): each open
+    /// session's last activity, and the calls in flight a client's `notifications/cancelled` or the
+    /// end of the session cancels (shortcut work here, fast-lane calls in the gateway).
+    struct Activity {
+        var lastActive: ContinuousClock.Instant
+        var calls: [RequestKey: (token: Int, cancel: @Sendable () -> Void)] = [:]
     }
 
     private let settings: MCPEndpointSettings
@@ -48,6 +50,8 @@ public actor MCPSessionRegistry: Service {
     private let pipeline: any HTTPRequestValidationPipeline
     private let originValidator: OriginHostValidator
     private var sessions: [String: Session] = [:]
+    private let activity = Mutex<[String: Activity]>([:])
+    private let callTokens = Atomic<Int>(0)
     private let activeSessions: Gauge
 
     public init(
@@ -82,9 +86,8 @@ public actor MCPSessionRegistry: Service {
             return rejection
         }
         let sessionID = request.header(HTTPHeaderName.sessionID)
-        if let sessionID, var session = sessions[sessionID] {
-            session.lastActive = .now
-            sessions[sessionID] = session
+        if let sessionID, let session = sessions[sessionID] {
+            activity.withLock { $0[sessionID]?.lastActive = .now }
             if let answer = await shortcutAnswer(request, sessionID: sessionID) { return answer }
             let response = await session.transport.handleRequest(request)
             if request.method.uppercased() == "DELETE" && response.statusCode == 200 {
@@ -124,7 +127,8 @@ public actor MCPSessionRegistry: Service {
         do {
             let server = try await serverFactory(sessionID, request)
             try await server.start(transport: transport)
-            sessions[sessionID] = Session(server: server, transport: transport, lastActive: .now)
+            sessions[sessionID] = Session(server: server, transport: transport)
+            activity.withLock { $0[sessionID] = Activity(lastActive: .now) }
             activeSessions.record(sessions.count)
             let response = await transport.handleRequest(request)
             if case .error = response {
@@ -143,7 +147,7 @@ public actor MCPSessionRegistry: Service {
     private func close(_ sessionID: String, reason: String) async {
         guard let session = sessions.removeValue(forKey: sessionID) else { return }
         activeSessions.record(sessions.count)
-        session.cancelCalls()
+        cancelCalls(of: sessionID)
         await session.server.stop()
         await session.transport.disconnect()
         logger.debug("MCP session closed", metadata: ["session": "\(sessionID)", "reason": "\(reason)"])
@@ -151,15 +155,21 @@ public actor MCPSessionRegistry: Service {
 
     private func reapIdle() {
         let deadline = ContinuousClock.now - settings.sessionIdleTimeout
-        let idle = sessions.filter { $0.value.lastActive < deadline }.map(\.key)
+        let idle = activity.withLock { $0.filter { $0.value.lastActive < deadline }.map(\.key) }
         guard !idle.isEmpty else { return }
         for sessionID in idle {
             guard let session = sessions.removeValue(forKey: sessionID) else { continue }
-            session.cancelCalls()
+            cancelCalls(of: sessionID)
             Task { await session.server.stop() }
         }
         activeSessions.record(sessions.count)
         logger.info("closed idle MCP sessions", metadata: ["count": "\(idle.count)"])
+    }
+
+    /// Forgets a session's activity and cancels its calls in flight.
+    private func cancelCalls(of sessionID: String) {
+        let calls = activity.withLock { $0.removeValue(forKey: sessionID)?.calls.values.map(\.cancel) ?? [] }
+        for cancel in calls { cancel() }
     }
 
     private func closeAll() async {
@@ -194,7 +204,7 @@ public actor MCPSessionRegistry: Service {
         let params = object["params"] as? [String: Any] ?? [:]
         guard let id = object["id"], !(id is NSNull) else {
             if method == "notifications/cancelled", let key = RequestKey(params["requestId"]) {
-                sessions[sessionID]?.calls.removeValue(forKey: key)?.cancel()
+                activity.withLock { $0[sessionID]?.calls.removeValue(forKey: key) }?.cancel()
             }
             return nil
         }
@@ -214,17 +224,55 @@ public actor MCPSessionRegistry: Service {
             return Self.reply(idJSON: idJSON, .success(result), sessionID: sessionID)
         case .work(let work):
             let task = Task { try await work() }
-            let key = RequestKey(id)
-            if let key { sessions[sessionID]?.calls[key] = task }
+            let token = track(sessionID: sessionID, requestID: id) { task.cancel() }
             let outcome = await task.result
-            if let key, sessions[sessionID]?.calls[key] == task { sessions[sessionID]?.calls[key] = nil }
+            if let token { finished(sessionID: sessionID, requestID: id, token: token) }
             return Self.reply(idJSON: idJSON, outcome, sessionID: sessionID)
+        }
+    }
+
+    // MARK: - Answering outside the actor
+
+    /// Whether a POST of session `sessionID` passes everything `handle` checks before a shortcut
+    /// answers it (Origin and Host, content type and Accept, protocol version, an open session);
+    /// marks the session active. For code that answers such a request without a hop onto this
+    /// actor (the gateway's fast lane, on an event loop); false: send it to `handle`.
+    public nonisolated func admitsOutside(_ request: MCP.HTTPRequest, sessionID: String) -> Bool {
+        let context = HTTPValidationContext(
+            httpMethod: "POST", sessionID: sessionID, isInitializationRequest: false, supportedProtocolVersions: Version.supported)
+        guard pipeline.validate(request, context: context) == nil else { return false }
+        return activity.withLock { sessions in
+            guard sessions[sessionID] != nil else { return false }
+            sessions[sessionID]?.lastActive = .now
+            return true
+        }
+    }
+
+    /// Registers a call in flight: the client's `notifications/cancelled` for `requestID` and the
+    /// end of the session run `cancel`. Nil when the session has ended (cancel it now) or the id
+    /// cannot be cancelled by the client (not a string or an integer).
+    public nonisolated func track(sessionID: String, requestID: Any?, cancel: @escaping @Sendable () -> Void) -> Int? {
+        guard let key = RequestKey(requestID) else { return nil }
+        let token = callTokens.add(1, ordering: .relaxed).newValue
+        let tracked = activity.withLock { sessions in
+            guard sessions[sessionID] != nil else { return false }
+            sessions[sessionID]?.calls[key] = (token, cancel)
+            return true
+        }
+        return tracked ? token : nil
+    }
+
+    /// The call `track` returned `token` for has ended.
+    public nonisolated func finished(sessionID: String, requestID: Any?, token: Int) {
+        guard let key = RequestKey(requestID) else { return }
+        activity.withLock { sessions in
+            if sessions[sessionID]?.calls[key]?.token == token { sessions[sessionID]?.calls[key] = nil }
         }
     }
 
     /// `{"jsonrpc":"2.0","id":…,"result":…}` around an encoded result, or the error as the SDK
     /// server would have written it.
-    static func reply(idJSON: Data, _ outcome: Result<Data, any Error>, sessionID: String) -> MCP.HTTPResponse {
+    public static func reply(idJSON: Data, _ outcome: Result<Data, any Error>, sessionID: String) -> MCP.HTTPResponse {
         var envelope = Data(#"{"jsonrpc":"2.0","id":"#.utf8)
         envelope.append(idJSON)
         switch outcome {
