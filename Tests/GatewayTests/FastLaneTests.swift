@@ -33,6 +33,8 @@ import TestSupport
             try #require(answers.count == 5, "\(answers)")
             #expect(answers[0].hasPrefix("HTTP/1.1 200"))
             #expect(answers[0].contains(#""id":1"#) && answers[0].contains("via lane: one"))
+            // A Date header as on Hummingbird's own answers (RFC 9110 asks it of every 2xx).
+            #expect(answers[0].contains("\r\nDate: ") && answers[0].contains(" GMT\r\n"))
             #expect(answers[1].hasPrefix("HTTP/1.1 200") && answers[1].contains("\"service\":\"gateway\""))
             #expect(answers[2].contains(#""id":2"#) && answers[2].contains("via lane: two"))
             #expect(answers[3].hasPrefix("HTTP/1.1 400") && answers[3].contains("Header mismatch: Mcp-Name"))

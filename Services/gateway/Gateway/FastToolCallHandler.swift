@@ -133,6 +133,7 @@ final class FastToolCallHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 if let name = HTTPField.Name(name) { fields.append(HTTPField(name: name, value: value)) }
             }
             fields[.contentLength] = String(body.readableBytes)
+            fields[.date] = HTTPDate.now
             context.write(wrapOutboundOut(.head(HTTPResponse(status: .init(code: reply.status), headerFields: fields))), promise: nil)
             if body.readableBytes > 0 { context.write(wrapOutboundOut(.body(body)), promise: nil) }
             guard !closeAfter else {
