@@ -167,13 +167,25 @@ import TestSupport
         }
     }
 
+    /// Starts the shard on `port`, trying again while the port is still being released (a shard
+    /// just stopped there, and on a loaded machine its last connections may hold it a moment).
     static func startShard(port: Int) async throws -> RunningShard {
-        let app = ShardApplication.build(
-            definition: shard, settings: ShardSettings(listen: .init(host: "127.0.0.1", port: port)), logger: Logger(label: "shard"))
-        let task = Task { try await app.runService(gracefulShutdownSignals: []) }
-        let listening = await eventually { (try? await exchange(port: port, "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))?.isEmpty == false }
-        try #require(listening, "the shard listens on \(port)")
-        return RunningShard(task: task)
+        let deadline = ContinuousClock.now + .seconds(30)
+        var lastError = "no answer"
+        while ContinuousClock.now < deadline {
+            let app = ShardApplication.build(
+                definition: shard, settings: ShardSettings(listen: .init(host: "127.0.0.1", port: port)), logger: Logger(label: "shard"))
+            let task = Task { try await app.runService(gracefulShutdownSignals: []) }
+            let listening = await eventually(within: .seconds(5)) {
+                (try? await exchange(port: port, "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))?.first?.contains("200") == true
+            }
+            if listening { return RunningShard(task: task) }
+            task.cancel()
+            if case .failure(let error) = await task.result { lastError = "\(error)" }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        Issue.record("the shard does not listen on \(port): \(lastError)")
+        throw CancellationError()
     }
 
     /// A gateway in front of a shard (one of its own unless `shardPort` is given), probing
