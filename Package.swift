@@ -29,6 +29,14 @@ let nio: [Target.Dependency] = [
 /// What every service library needs from Shared.
 let serviceBase: [Target.Dependency] = ["ServiceKit", "MCPShared", mcp, hummingbird, asyncHTTPClient, logging, metrics, serviceLifecycle] + nio
 
+/// The services' release builds (the images, the benchmarks) link with the toolchain's lld and pack
+/// relative relocations (DT_RELR; glibc 2.36, Debian bookworm, reads them): otherwise the loader
+/// reads a 3.3 MB relocation table at every start, and it stays resident. Gateway idle RSS 41.7 →
+/// 38.2 MB, measured; unlike linking without PIE this keeps address-space randomisation.
+let serviceLinking: [LinkerSetting] = [
+    .unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"], .when(platforms: [.linux], configuration: .release)),
+]
+
 let package = Package(
     name: "homelab-mcp",
     platforms: [.macOS(.v15)],
@@ -88,19 +96,19 @@ let package = Package(
 
         // MARK: Services (a library with all logic + a thin executable each)
         .target(name: "Gateway", dependencies: serviceBase + [yams, "RedisKit", crypto], path: "Services/gateway/Gateway", swiftSettings: swiftSettings),
-        .executableTarget(name: "GatewayMain", dependencies: ["Gateway", "ServiceKit", hummingbird, logging], path: "Services/gateway/GatewayMain", swiftSettings: swiftSettings),
+        .executableTarget(name: "GatewayMain", dependencies: ["Gateway", "ServiceKit", hummingbird, logging], path: "Services/gateway/GatewayMain", swiftSettings: swiftSettings, linkerSettings: serviceLinking),
 
         .target(name: "TraefikShard", dependencies: serviceBase + ["ShardKit", yams], path: "Services/traefik-shard/TraefikShard", swiftSettings: swiftSettings),
-        .executableTarget(name: "TraefikShardMain", dependencies: ["TraefikShard", "ShardKit", "ServiceKit"], path: "Services/traefik-shard/TraefikShardMain", swiftSettings: swiftSettings),
+        .executableTarget(name: "TraefikShardMain", dependencies: ["TraefikShard", "ShardKit", "ServiceKit"], path: "Services/traefik-shard/TraefikShardMain", swiftSettings: swiftSettings, linkerSettings: serviceLinking),
 
         .target(name: "Discovery", dependencies: serviceBase + [yams, "RedisKit", "StorageKit"], path: "Services/discovery/Discovery", swiftSettings: swiftSettings),
-        .executableTarget(name: "DiscoveryMain", dependencies: ["Discovery", "ServiceKit", hummingbird, logging], path: "Services/discovery/DiscoveryMain", swiftSettings: swiftSettings),
+        .executableTarget(name: "DiscoveryMain", dependencies: ["Discovery", "ServiceKit", hummingbird, logging], path: "Services/discovery/DiscoveryMain", swiftSettings: swiftSettings, linkerSettings: serviceLinking),
 
         .target(name: "PRAutomation", dependencies: serviceBase + [yams, "StorageKit", jwt, crypto], path: "Services/pr-automation/PRAutomation", swiftSettings: swiftSettings),
-        .executableTarget(name: "PRAutomationMain", dependencies: ["PRAutomation", "ServiceKit", hummingbird, logging], path: "Services/pr-automation/PRAutomationMain", swiftSettings: swiftSettings),
+        .executableTarget(name: "PRAutomationMain", dependencies: ["PRAutomation", "ServiceKit", hummingbird, logging], path: "Services/pr-automation/PRAutomationMain", swiftSettings: swiftSettings, linkerSettings: serviceLinking),
 
         .target(name: "ModelRouter", dependencies: serviceBase + [yams, "RedisKit", "StorageKit"], path: "Services/multi-model-router/ModelRouter", swiftSettings: swiftSettings),
-        .executableTarget(name: "ModelRouterMain", dependencies: ["ModelRouter", "ServiceKit", hummingbird, logging] + nio, path: "Services/multi-model-router/ModelRouterMain", swiftSettings: swiftSettings),
+        .executableTarget(name: "ModelRouterMain", dependencies: ["ModelRouter", "ServiceKit", hummingbird, logging] + nio, path: "Services/multi-model-router/ModelRouterMain", swiftSettings: swiftSettings, linkerSettings: serviceLinking),
 
         // scripts/new-shard adds shard targets above this line.
 
