@@ -166,15 +166,16 @@ public actor StreamableHTTPClientTransport: Transport {
             throw MCPClientTransportError.http(status: status, message: Self.errorMessage(fromBody: String(buffer: answer.body)))
         }
         var messages: [Data] = []
-        let contentType = answer.headers.first(name: "Content-Type")?.lowercased() ?? ""
-        if contentType.hasPrefix("text/event-stream") {
+        switch Self.bodyKind(status: status, headers: answer.headers) {
+        case .none: break
+        case .eventStream:
             var parser = SSEParser()
             messages = parser.feed(answer.body.readableBytesView).filter { !$0.data.isEmpty }.map { Data($0.data.utf8) }
             if let last = parser.finish(), !last.data.isEmpty { messages.append(Data(last.data.utf8)) }
-        } else if contentType.hasPrefix("application/json") {
+        case .json:
             if answer.body.readableBytes > 0 { messages = [Data(answer.body.readableBytesView)] }
-        } else if answer.body.readableBytes > 0 {
-            throw MCPClientTransportError.unexpectedContentType(contentType)
+        case .unexpected(let contentType):
+            if answer.body.readableBytes > 0 { throw MCPClientTransportError.unexpectedContentType(contentType) }
         }
         var response: JSONRPCResponse?
         var others: [Data] = []
@@ -183,6 +184,20 @@ public actor StreamableHTTPClientTransport: Transport {
         }
         guard let response else { throw MCPClientTransportError.noResponse(id) }
         return (response, others)
+    }
+
+    /// How an answer's body carries its messages (the same for streamed and collected answers).
+    private enum BodyKind {
+        case none, eventStream, json
+        case unexpected(String)
+    }
+
+    private static func bodyKind(status: Int, headers: HTTPHeaders) -> BodyKind {
+        if status == 202 { return .none }
+        let contentType = headers.first(name: "Content-Type")?.lowercased() ?? ""
+        if contentType.hasPrefix("text/event-stream") { return .eventStream }
+        if contentType.hasPrefix("application/json") { return .json }
+        return .unexpected(contentType)
     }
 
     /// Hands a message to the SDK `Client` (what `send` does with everything it reads).
@@ -225,9 +240,10 @@ public actor StreamableHTTPClientTransport: Transport {
             let text = (try? await Self.collect(body, upTo: 64 << 10)).map { String(buffer: $0) } ?? ""
             throw MCPClientTransportError.http(status: status, message: Self.errorMessage(fromBody: text))
         }
-        if status == 202 { return }
-        let contentType = headers.first(name: "Content-Type")?.lowercased() ?? ""
-        if contentType.hasPrefix("text/event-stream") {
+        switch Self.bodyKind(status: status, headers: headers) {
+        case .none:
+            return
+        case .eventStream:
             var parser = SSEParser()
             for try await chunk in body {
                 for event in parser.feed(chunk.readableBytesView) where !event.data.isEmpty {
@@ -235,10 +251,10 @@ public actor StreamableHTTPClientTransport: Transport {
                 }
             }
             if let last = parser.finish(), !last.data.isEmpty { try await each(Data(last.data.utf8)) }
-        } else if contentType.hasPrefix("application/json") {
+        case .json:
             let collected = try await Self.collect(body, upTo: maxResponseBytes)
             if collected.readableBytes > 0 { try await each(Data(collected.readableBytesView)) }
-        } else {
+        case .unexpected(let contentType):
             let collected = try await Self.collect(body, upTo: 64 << 10)
             if collected.readableBytes == 0 { return }
             throw MCPClientTransportError.unexpectedContentType(contentType)
