@@ -9,7 +9,7 @@ import Synchronization
 /// One `tools/call` on the fast lane: what goes to the shard, and how its answer (or its failure)
 /// becomes the client's reply, the same reply the normal path gives (`ModernMCP.handle` for the
 /// stateless era, `MCPSessionRegistry` with `SessionShortcuts` for a session).
-struct FastToolCall: Sendable {
+struct FastToolCall: PipelineCall, Sendable {
     /// Which era's reply the client gets.
     enum Era: Sendable {
         case stateless(ModernMCP)
@@ -66,36 +66,22 @@ struct FastToolCall: Sendable {
 
     var shard: String { connection.endpoint.name }
 
-    /// An HTTP answer the lane writes.
-    struct Reply: Sendable {
-        let status: Int
-        let headers: [(String, String)]
-        let body: Data
-    }
-
-    /// What the client gets: a reply now, or one that needs async work first (nil: no reply, the
-    /// client has gone).
-    enum Outcome {
-        case reply(Reply)
-        case later(@Sendable () async -> Reply?)
-    }
-
     /// Sends the call to the shard from `eventLoop`; nil when its session closed meanwhile. A
     /// session's call can be cancelled by the client's `notifications/cancelled` from then on.
-    func send(on eventLoop: any EventLoop) -> HTTP1PendingResponse? {
-        guard let pending = transport.post(message, on: eventLoop, timeout: catalog.toolCallTimeout) else { return nil }
+    func start(on eventLoop: any EventLoop) -> PipelineStart {
+        guard let pending = transport.post(message, on: eventLoop, timeout: catalog.toolCallTimeout) else { return .settled(normalPath()) }
         Counter(label: "gateway_fast_lane_calls_total", dimensions: [("shard", shard)]).increment()
         if case .session(let session, let registry, let requestID) = era,
            let token = registry.track(sessionID: session, requestID: requestID.value, cancel: { pending.cancel() }) {
             pending.response.whenComplete { _ in registry.finished(sessionID: session, requestID: requestID.value, token: token) }
         }
-        return pending
+        return .sent(pending)
     }
 
     /// For a call that could not go on the lane after all (its shard session closed, or the shard
     /// forgot it): the catalog's call, which connects again first. Nothing ran on the shard yet.
-    func normalPath() -> Outcome {
-        .later { [self] in
+    func normalPath() -> PipelineOutcome {
+        .later(cancelOnHangUp: false) { [self] in
             do {
                 return success(try await catalog.call(name, arguments: arguments, meta: nil, profile: profile))
             } catch {
@@ -106,7 +92,7 @@ struct FastToolCall: Sendable {
 
     /// The client's reply to the shard's answer, or to the way the exchange failed; metrics and
     /// the shard's `notifications/cancelled` as the normal path (`Catalog.call`) has them.
-    func outcome(_ result: Result<HTTP1CollectedResponse, any Error>) -> Outcome {
+    func outcome(_ result: Result<HTTP1CollectedResponse, any Error>) -> PipelineOutcome {
         do {
             let (response, others) = try transport.response(in: result.get(), to: id)
             if !others.isEmpty {
@@ -123,13 +109,13 @@ struct FastToolCall: Sendable {
         } catch MCPClientTransportError.sessionExpired {
             return normalPath()
         } catch HTTP1ClientError.timeout {
-            return .later { [self] in
+            return .later(cancelOnHangUp: false) { [self] in
                 await connection.sendCancelled(id, reason: "gateway timeout")
                 Catalog.recordCall(shard: shard, tool: tool, outcome: "timeout", started: started)
                 return failure(GatewayError.timedOut(tool, after: catalog.toolCallTimeout))
             }
         } catch is CancellationError {
-            return .later { [self] in
+            return .later(cancelOnHangUp: false) { [self] in
                 await connection.sendCancelled(id, reason: "client cancelled")
                 Catalog.recordCall(shard: shard, tool: tool, outcome: "cancelled", started: started)
                 // A stateless client cancels by hanging up; a session's request is still open
@@ -143,31 +129,31 @@ struct FastToolCall: Sendable {
         }
     }
 
-    private func success(_ result: ShardToolResult) -> Reply {
+    private func success(_ result: ShardToolResult) -> PipelineReply {
         switch era {
         case .stateless:
-            Reply(ModernMCP.reply(idJSON: idJSON, encodedResult: result.json))
+            PipelineReply(ModernMCP.reply(idJSON: idJSON, encodedResult: result.json))
         case .session(let session, _, _):
-            Reply(MCPSessionRegistry.reply(idJSON: idJSON, .success(result.json), sessionID: session))
+            PipelineReply(MCPSessionRegistry.reply(idJSON: idJSON, .success(result.json), sessionID: session))
         }
     }
 
-    private func failure(_ error: any Error) -> Reply {
+    private func failure(_ error: any Error) -> PipelineReply {
         switch era {
         case .stateless:
-            Reply(ModernMCP.errorReply(id: try? JSONSerialization.jsonObject(with: idJSON, options: .fragmentsAllowed), method: "tools/call", error))
+            PipelineReply(ModernMCP.errorReply(id: try? JSONSerialization.jsonObject(with: idJSON, options: .fragmentsAllowed), method: "tools/call", error))
         case .session(let session, _, _):
-            Reply(MCPSessionRegistry.reply(idJSON: idJSON, .failure(error), sessionID: session))
+            PipelineReply(MCPSessionRegistry.reply(idJSON: idJSON, .failure(error), sessionID: session))
         }
     }
 }
 
-extension FastToolCall.Reply {
+extension PipelineReply {
     init(_ reply: ModernMCP.Reply) {
-        self.init(status: reply.status, headers: [("Content-Type", "application/json")], body: reply.body ?? Data())
+        self.init(status: reply.status, headers: [("Content-Type", "application/json")], body: ByteBuffer(bytes: reply.body ?? Data()))
     }
 
     init(_ response: MCP.HTTPResponse) {
-        self.init(status: response.statusCode, headers: response.headers.map { ($0.key, $0.value) }, body: response.bodyData ?? Data())
+        self.init(status: response.statusCode, headers: response.headers.map { ($0.key, $0.value) }, body: ByteBuffer(bytes: response.bodyData ?? Data()))
     }
 }

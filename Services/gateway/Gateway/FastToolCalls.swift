@@ -21,12 +21,11 @@ import ServiceKit
 /// to Hummingbird's router unchanged and is answered by `ProfileEndpoints.mcp`, the one place that
 /// knows every answer. Calls whose answer needs async work (a timeout, the shard forgot the
 /// session) finish in a task.
-struct FastToolCalls: Sendable {
+struct FastToolCalls: PipelineLane {
     /// The MCP endpoints by path (`/mcp`, `/v/<profile>/mcp`).
     let endpoints: [String: ProfileEndpoints]
     let maxBodyBytes: Int
 
-    /// `Expect` sends a request the normal way: it needs the server's continue handling.
     private static let protocolVersion = HTTPField.Name("MCP-Protocol-Version")!
     private static let method = HTTPField.Name("Mcp-Method")!
     private static let sessionID = HTTPField.Name("Mcp-Session-Id")!
@@ -34,16 +33,19 @@ struct FastToolCalls: Sendable {
     /// The endpoint a request is for when its head says it may be a fast call: a stateless-era
     /// `tools/call` by its headers, or any POST of a session (2025-11-25 clients send no
     /// `Mcp-Method`; the body decides, see `mayBeToolCall`).
-    func endpoint(for head: HTTPRequest) -> ProfileEndpoints? {
-        guard head.method == .post, let path = head.path, let endpoint = endpoints[path],
-              head.headerFields[.expect] == nil, Self.closesAfterReply(head) != nil else { return nil }
-        if let length = head.headerFields[.contentLength].flatMap(Int.init), length > maxBodyBytes { return nil }
+    func target(for head: HTTPRequest) -> ProfileEndpoints? {
+        guard head.method == .post, let path = head.path, let endpoint = endpoints[path] else { return nil }
         // A modern version header makes a request stateless even with a session id (as `mcp` sees it).
         let modern = head.headerFields[Self.protocolVersion].map { ModernMCP.versions.contains($0) } ?? false
         if !modern, head.headerFields[Self.sessionID] != nil {
             return (head.headerFields[Self.method] ?? "tools/call") == "tools/call" ? endpoint : nil
         }
         return modern && head.headerFields[Self.method] == "tools/call" ? endpoint : nil
+    }
+
+    func call(head: HTTPRequest, body: ByteBuffer, target endpoint: ProfileEndpoints, remoteAddress: SocketAddress?) -> FastToolCall? {
+        guard Self.mayBeToolCall(body) else { return nil }
+        return endpoint.fastCall(head: head, body: body, remoteAddress: remoteAddress)
     }
 
     /// Whether a body can be a `tools/call` at all: a byte search that spares the session era's
@@ -56,18 +58,8 @@ struct FastToolCalls: Sendable {
 
     private static let toolsCall = Array("tools/call".utf8)
 
-    /// Whether the connection closes after the reply (`Connection: close`); nil for `Connection`
-    /// values the lane leaves to Hummingbird (upgrades and the like).
-    static func closesAfterReply(_ head: HTTPRequest) -> Bool? {
-        switch head.headerFields[.connection]?.lowercased() {
-        case nil, "keep-alive": false
-        case "close": true
-        default: nil
-        }
-    }
-
     /// The gateway's HTTP/1 server: `ClientDisconnect` and this lane in every connection.
     var server: HTTPServerBuilder {
-        .http1(configuration: .init(additionalChannelHandlers: [ClientDisconnect(), FastToolCallHandler(lane: self)]))
+        .http1(configuration: .init(additionalChannelHandlers: [ClientDisconnect(), PipelineLaneHandler(lane: self)]))
     }
 }

@@ -104,9 +104,15 @@ struct AnthropicAdapter: ProviderAdapter {
 
     // MARK: - Response
 
-    func complete(_ request: ChatRequest, deployment: Deployment, timeout: Double) async throws -> ChatResult {
-        let response = try await http.post(url: deployment.apiBase + "/v1/messages", headers: headers(deployment), body: body(request, deployment: deployment, stream: false), timeout: timeout)
-        let json = try await UpstreamHTTP.readBody(response)
+    func completionRequest(_ request: ChatRequest, deployment: Deployment) -> CompletionRequest {
+        CompletionRequest(url: deployment.apiBase + "/v1/messages", headers: headers(deployment), body: body(request, deployment: deployment, stream: false))
+    }
+
+    func readyCompletionRequest(_ request: ChatRequest, deployment: Deployment) -> CompletionRequest? {
+        completionRequest(request, deployment: deployment)
+    }
+
+    func completionResult(_ json: JSONValue, of call: CompletionRequest, request: ChatRequest, deployment: Deployment) throws -> ChatResult {
         guard let blocks = json["content"]?.arrayValue else { throw UpstreamError.protocolError("response has no content") }
         var text = ""
         var calls: [ToolCall] = []

@@ -27,8 +27,10 @@ struct Dispatcher: Sendable {
         var firstTokenSeconds: Double
     }
 
-    func complete(_ request: ChatRequest, decision: RouteDecision, config: RouterConfig) async throws -> Outcome<ChatResult> {
-        let outcome = try await attempt(decision: decision, config: config) { deployment in
+    /// `firstFailure`: the first candidate was already called once, from the pipeline lane
+    /// (`ChatLane`), and failed so; this goes on as if its first attempt here had.
+    func complete(_ request: ChatRequest, decision: RouteDecision, config: RouterConfig, firstFailure: UpstreamError? = nil) async throws -> Outcome<ChatResult> {
+        let outcome = try await attempt(decision: decision, config: config, firstFailure: firstFailure) { deployment in
             // The HTTP deadline stops at the response head; the body read needs its own.
             try await withDeadline(config.timeoutSeconds, "no complete answer") {
                 try await adapters.adapter(for: deployment.provider).complete(request, deployment: deployment, timeout: config.timeoutSeconds)
@@ -36,6 +38,20 @@ struct Dispatcher: Sendable {
         }
         limits.addOutput(outcome.deployment, tokens: outcome.value.usage.completionTokens)
         return outcome
+    }
+
+    /// The deployment `attempt` calls first, when its API key is set (nil: `attempt` decides).
+    func first(for decision: RouteDecision) -> Deployment? {
+        guard let deployment = health.order(decision.candidates).first,
+              deployment.apiKeySource == nil || deployment.apiKey != nil else { return nil }
+        return deployment
+    }
+
+    /// Bookkeeping for a call `first(for:)` chose that answered (from the pipeline lane).
+    func succeeded(_ deployment: Deployment, _ result: ChatResult) {
+        health.recordSuccess(deployment)
+        Gauge(label: "router_deployment_up", dimensions: [("deployment", deployment.name)]).record(1)
+        limits.addOutput(deployment, tokens: result.usage.completionTokens)
     }
 
     func stream(_ request: ChatRequest, decision: RouteDecision, config: RouterConfig) async throws -> Outcome<OpenedStream> {
@@ -56,7 +72,10 @@ struct Dispatcher: Sendable {
         }
     }
 
-    func attempt<Value: Sendable>(decision: RouteDecision, config: RouterConfig, _ call: (Deployment) async throws -> Value) async throws -> Outcome<Value> {
+    func attempt<Value: Sendable>(
+        decision: RouteDecision, config: RouterConfig, firstFailure: UpstreamError? = nil, _ call: (Deployment) async throws -> Value
+    ) async throws -> Outcome<Value> {
+        var firstFailure = firstFailure
         var lastError: UpstreamError?
         var fallbacks = 0
         let ordered = health.order(decision.candidates)
@@ -68,12 +87,14 @@ struct Dispatcher: Sendable {
                 fallbacks += 1
                 Counter(label: "router_fallbacks_total", dimensions: [("from", ordered[position - 1].name), ("to", deployment.name)]).increment()
             }
-            if deployment.apiKeySource != nil, deployment.apiKey == nil {
+            // Chosen and admitted by `first(for:)` already.
+            let calledBefore = position == 0 && firstFailure != nil
+            if !calledBefore, deployment.apiKeySource != nil, deployment.apiKey == nil {
                 lastError = .notConfigured("the API key variable \(deployment.apiKeySource!) is not set")
                 logger.warning("deployment skipped: API key not set", metadata: ["deployment": "\(deployment.name)", "variable": "\(deployment.apiKeySource!)"])
                 continue
             }
-            if let wait = limits.admit(deployment, tokens: decision.contextTokens) {
+            if !calledBefore, let wait = limits.admit(deployment, tokens: decision.contextTokens) {
                 lastError = .status(429, retryAfter: wait, message: "\(deployment.name) is at the rpm/tpm limit set in the router config")
                 Counter(label: "router_local_rate_limited_total", dimensions: [("deployment", deployment.name)]).increment()
                 logger.info("deployment skipped: at its rpm/tpm limit", metadata: ["deployment": "\(deployment.name)", "retry_after_s": "\(Int(wait.rounded(.up)))"])
@@ -82,6 +103,7 @@ struct Dispatcher: Sendable {
             for retry in 0...max(0, config.numRetries) {
                 let start = ContinuousClock.now
                 do {
+                    if let failure = firstFailure.take() { throw failure }
                     let value = try await call(deployment)
                     health.recordSuccess(deployment)
                     Gauge(label: "router_deployment_up", dimensions: [("deployment", deployment.name)]).record(1)

@@ -112,9 +112,15 @@ struct GeminiAdapter: ProviderAdapter {
 
     // MARK: - Response
 
-    func complete(_ request: ChatRequest, deployment: Deployment, timeout: Double) async throws -> ChatResult {
-        let response = try await http.post(url: url(deployment, stream: false), headers: headers(deployment), body: body(request), timeout: timeout)
-        let json = try await UpstreamHTTP.readBody(response)
+    func completionRequest(_ request: ChatRequest, deployment: Deployment) -> CompletionRequest {
+        CompletionRequest(url: url(deployment, stream: false), headers: headers(deployment), body: body(request))
+    }
+
+    func readyCompletionRequest(_ request: ChatRequest, deployment: Deployment) -> CompletionRequest? {
+        completionRequest(request, deployment: deployment)
+    }
+
+    func completionResult(_ json: JSONValue, of call: CompletionRequest, request: ChatRequest, deployment: Deployment) throws -> ChatResult {
         guard let candidate = json["candidates"]?.arrayValue?.first else {
             if json["promptFeedback"]?["blockReason"]?.stringValue != nil {
                 return ChatResult(content: "", toolCalls: [], finishReason: "content_filter", usage: Self.usage(json["usageMetadata"]), providerModel: deployment.model)

@@ -25,9 +25,14 @@ struct OllamaAdapter: ProviderAdapter {
         return bucket
     }
 
+    /// The model's context length if `/api/show` has told it already.
+    func knownModelContext(_ deployment: Deployment) -> Int? {
+        contextLengths.values.withLock { $0[deployment.apiBase + "|" + deployment.model] }
+    }
+
     func modelContext(_ deployment: Deployment) async -> Int? {
         let key = deployment.apiBase + "|" + deployment.model
-        if let known = contextLengths.values.withLock({ $0[key] }) { return known }
+        if let known = knownModelContext(deployment) { return known }
         guard let response = try? await http.post(url: deployment.apiBase + "/api/show", headers: [], body: ["model": .string(deployment.model)], timeout: 5),
             let json = try? await UpstreamHTTP.readBody(response, limit: 4 << 20)
         else { return deployment.contextWindow }
@@ -39,7 +44,11 @@ struct OllamaAdapter: ProviderAdapter {
     // MARK: - Request
 
     func body(_ request: ChatRequest, deployment: Deployment, stream: Bool) async -> (JSONValue, numCtx: Int) {
-        let numCtx = Self.numCtx(promptTokens: request.estimatedPromptTokens, maxOutput: request.maxTokens, modelContext: await modelContext(deployment))
+        body(request, deployment: deployment, stream: stream, modelContext: await modelContext(deployment))
+    }
+
+    func body(_ request: ChatRequest, deployment: Deployment, stream: Bool, modelContext: Int?) -> (JSONValue, numCtx: Int) {
+        let numCtx = Self.numCtx(promptTokens: request.estimatedPromptTokens, maxOutput: request.maxTokens, modelContext: modelContext)
         var options: [String: JSONValue] = ["num_ctx": .int(numCtx)]
         if let t = request.temperature { options["temperature"] = .number(t) }
         if let p = request.body["top_p"]?.doubleValue { options["top_p"] = .number(p) }
@@ -77,13 +86,22 @@ struct OllamaAdapter: ProviderAdapter {
 
     // MARK: - Response
 
-    func complete(_ request: ChatRequest, deployment: Deployment, timeout: Double) async throws -> ChatResult {
+    func completionRequest(_ request: ChatRequest, deployment: Deployment) async -> CompletionRequest {
         let (body, numCtx) = await body(request, deployment: deployment, stream: false)
-        let response = try await http.post(url: deployment.apiBase + "/api/chat", headers: [], body: body, timeout: timeout)
-        let json = try await UpstreamHTTP.readBody(response)
+        return CompletionRequest(url: deployment.apiBase + "/api/chat", headers: [], body: body, contextTokens: numCtx)
+    }
+
+    /// Nil until `/api/show` has told the model's context length (the first call asks it).
+    func readyCompletionRequest(_ request: ChatRequest, deployment: Deployment) -> CompletionRequest? {
+        guard let modelContext = knownModelContext(deployment) else { return nil }
+        let (body, numCtx) = body(request, deployment: deployment, stream: false, modelContext: modelContext)
+        return CompletionRequest(url: deployment.apiBase + "/api/chat", headers: [], body: body, contextTokens: numCtx)
+    }
+
+    func completionResult(_ json: JSONValue, of call: CompletionRequest, request: ChatRequest, deployment: Deployment) throws -> ChatResult {
         let calls = Self.toolCalls(json["message"])
         let usage = Self.usage(json)
-        checkTruncation(usage: usage, numCtx: numCtx, request: request, deployment: deployment)
+        if let numCtx = call.contextTokens { checkTruncation(usage: usage, numCtx: numCtx, request: request, deployment: deployment) }
         return ChatResult(content: json["message"]?["content"]?.stringValue ?? "", toolCalls: calls,
                           finishReason: calls.isEmpty ? (json["done_reason"]?.stringValue == "length" ? "length" : "stop") : "tool_calls",
                           usage: usage, providerModel: json["model"]?.stringValue ?? deployment.model)

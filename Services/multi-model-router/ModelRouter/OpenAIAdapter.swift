@@ -17,9 +17,15 @@ struct OpenAIAdapter: ProviderAdapter {
         deployment.apiKey.map { [("authorization", "Bearer " + $0)] } ?? []
     }
 
-    func complete(_ request: ChatRequest, deployment: Deployment, timeout: Double) async throws -> ChatResult {
-        let response = try await http.post(url: deployment.apiBase + "/chat/completions", headers: headers(deployment), body: body(request, deployment: deployment, stream: false), timeout: timeout)
-        let json = try await UpstreamHTTP.readBody(response)
+    func completionRequest(_ request: ChatRequest, deployment: Deployment) -> CompletionRequest {
+        CompletionRequest(url: deployment.apiBase + "/chat/completions", headers: headers(deployment), body: body(request, deployment: deployment, stream: false))
+    }
+
+    func readyCompletionRequest(_ request: ChatRequest, deployment: Deployment) -> CompletionRequest? {
+        completionRequest(request, deployment: deployment)
+    }
+
+    func completionResult(_ json: JSONValue, of call: CompletionRequest, request: ChatRequest, deployment: Deployment) throws -> ChatResult {
         guard let choice = json["choices"]?.arrayValue?.first else { throw UpstreamError.protocolError("response has no choices") }
         let message = choice["message"] ?? [:]
         let calls = (message["tool_calls"]?.arrayValue ?? []).map { call in

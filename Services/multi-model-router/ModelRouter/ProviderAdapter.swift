@@ -3,11 +3,36 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 
-/// One provider's native API behind the router's OpenAI-shaped contract.
+/// One provider's native API behind the router's OpenAI-shaped contract. A non-streamed answer is
+/// a request built here, one exchange, and the answer read here: the pipeline lane (`ChatLane`)
+/// makes the exchange from the event loop, everything else through `complete`.
 protocol ProviderAdapter: Sendable {
-    func complete(_ request: ChatRequest, deployment: Deployment, timeout: Double) async throws -> ChatResult
+    var http: UpstreamHTTP { get }
+    /// The provider request for a non-streamed answer.
+    func completionRequest(_ request: ChatRequest, deployment: Deployment) async -> CompletionRequest
+    /// The same without waiting; nil when it needs a lookup first (Ollama's model context).
+    func readyCompletionRequest(_ request: ChatRequest, deployment: Deployment) -> CompletionRequest?
+    /// Reads the provider's 2xx answer to `call`.
+    func completionResult(_ json: JSONValue, of call: CompletionRequest, request: ChatRequest, deployment: Deployment) throws -> ChatResult
     /// Returns once the provider answered 2xx; the events follow.
     func stream(_ request: ChatRequest, deployment: Deployment, timeout: Double) async throws -> ChatEventStream
+}
+
+extension ProviderAdapter {
+    func complete(_ request: ChatRequest, deployment: Deployment, timeout: Double) async throws -> ChatResult {
+        let call = await completionRequest(request, deployment: deployment)
+        let response = try await http.post(url: call.url, headers: call.headers, body: call.body, timeout: timeout)
+        return try completionResult(try await UpstreamHTTP.readBody(response), of: call, request: request, deployment: deployment)
+    }
+}
+
+/// A provider request for a non-streamed answer.
+struct CompletionRequest: Sendable {
+    var url: String
+    var headers: [(String, String)]
+    var body: JSONValue
+    /// Ollama's `num_ctx`, to tell a truncated prompt.
+    var contextTokens: Int? = nil
 }
 
 /// The adapter for each provider kind, sharing one HTTP client and one conversation memory.

@@ -7,8 +7,15 @@ public protocol ResponseCache: Sendable {
     func set(_ key: String, _ value: String, ttl: Double) async
 }
 
+/// A cache read and written without waiting: the pipeline lane (`ChatLane`) uses it from the
+/// event loop; one in Redis is not.
+public protocol ImmediateResponseCache: ResponseCache {
+    func cachedNow(_ key: String) -> String?
+    func storeNow(_ key: String, _ value: String, ttl: Double)
+}
+
 /// In-process cache bounded by entry count, oldest evicted first, entries expire after their TTL.
-public final class InMemoryResponseCache: ResponseCache {
+public final class InMemoryResponseCache: ImmediateResponseCache {
     private struct Entry { var value: String; var expires: ContinuousClock.Instant }
     private struct State { var entries: [String: Entry] = [:]; var order: [String] = [] }
     private let state = Mutex(State())
@@ -17,6 +24,14 @@ public final class InMemoryResponseCache: ResponseCache {
     public init(maxEntries: Int) { self.maxEntries = max(1, maxEntries) }
 
     public func get(_ key: String) async -> String? {
+        cachedNow(key)
+    }
+
+    public func set(_ key: String, _ value: String, ttl: Double) async {
+        storeNow(key, value, ttl: ttl)
+    }
+
+    public func cachedNow(_ key: String) -> String? {
         state.withLock { s in
             guard let e = s.entries[key] else { return nil }
             if e.expires < .now { s.entries[key] = nil; return nil }
@@ -24,7 +39,7 @@ public final class InMemoryResponseCache: ResponseCache {
         }
     }
 
-    public func set(_ key: String, _ value: String, ttl: Double) async {
+    public func storeNow(_ key: String, _ value: String, ttl: Double) {
         state.withLock { s in
             if s.entries.updateValue(Entry(value: value, expires: .now + .milliseconds(Int64(ttl * 1000))), forKey: key) == nil {
                 s.order.append(key)

@@ -30,8 +30,12 @@ struct RouterAPI: Sendable {
 
     /// The name of the key the caller used; `anonymous` when the router is open.
     func authorize(_ request: Request) throws -> String {
+        try authorize(authorization: request.headers[.authorization])
+    }
+
+    func authorize(authorization: String?) throws(RouterError) -> String {
         guard !settings.apiKeys.isEmpty else { return "anonymous" }
-        let header = request.headers[.authorization] ?? ""
+        let header = authorization ?? ""
         let token = header.hasPrefix("Bearer ") ? String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces) : ""
         for (name, key) in settings.apiKeys where Self.constantTimeEqual(key, token) { return name }
         throw RouterError(.unauthorized, header.isEmpty ? "missing Authorization: Bearer header" : "invalid API key", type: "authentication_error", code: "invalid_api_key")
@@ -81,29 +85,60 @@ struct RouterAPI: Sendable {
         let keyName = try authorize(request)
         let chat = try await readRequest(request)
         let config = configs.current
-        let decision = try engine.decide(chat, config: config, budgetExceeded: await BudgetCheck.exceeded(config: config, store: usage))
-        var record = UsageRecord(time: Date(), keyName: keyName, requestedModel: chat.model, chosenModel: decision.target, reason: decision.reason,
-                                 usage: TokenUsage(), costUSD: 0, latencyMs: 0, firstTokenMs: nil, outcome: "ok")
-        if chat.stream { return try await streamChat(chat, decision: decision, config: config, start: start, record: record) }
+        let call = try prepare(chat, keyName: keyName, config: config, start: start,
+                               budgetExceeded: await BudgetCheck.exceeded(config: config, store: usage))
+        if chat.stream { return try await streamChat(call) }
+        return try await completeChat(call).response
+    }
 
-        let cacheKey = CacheKey.make(target: decision.target, body: chat.body)
-        if let cacheKey, let hit = await cache.get(cacheKey), let json = try? JSONValue.parse(hit) {
-            record.outcome = "cache_hit"
-            record.chosenModel = json["model"]?.stringValue ?? decision.target
-            record.latencyMs = (ContinuousClock.now - start).seconds * 1000
+    /// Decides where a request goes (the one place, for both the route and `ChatLane`).
+    func prepare(_ chat: ChatRequest, keyName: String, config: RouterConfig, start: ContinuousClock.Instant, budgetExceeded: Bool) throws(RouterError) -> ChatCall {
+        let decision = try engine.decide(chat, config: config, budgetExceeded: budgetExceeded)
+        let record = UsageRecord(time: Date(), keyName: keyName, requestedModel: chat.model, chosenModel: decision.target, reason: decision.reason,
+                                 usage: TokenUsage(), costUSD: 0, latencyMs: 0, firstTokenMs: nil, outcome: "ok")
+        return ChatCall(chat: chat, decision: decision, config: config, start: start, record: record,
+                        cacheKey: chat.stream ? nil : CacheKey.make(target: decision.target, body: chat.body))
+    }
+
+    /// A non-streamed answer: from the cache, or from the deployments in turn. `firstFailure`: the
+    /// pipeline lane called the first deployment already, and it failed so (the cache was asked).
+    func completeChat(_ call: ChatCall, firstFailure: UpstreamError? = nil) async throws(RouterError) -> ChatReply {
+        if firstFailure == nil, let cacheKey = call.cacheKey, let hit = await cache.get(cacheKey), let (reply, record) = cacheHit(call, hit) {
             await usage.record(record)
-            RouterMetrics.request(model: record.chosenModel, outcome: "cache_hit")
-            var headers = routerHeaders(model: record.chosenModel, reason: decision.reason + " cache=hit", cost: 0, overhead: (ContinuousClock.now - start).seconds)
-            headers[HTTPField.Name("x-router-cache")!] = "hit"
-            return jsonResponse(json, headers: headers)
+            return reply
         }
         let outcome: Dispatcher.Outcome<ChatResult>
         do {
-            outcome = try await dispatcher.complete(chat, decision: decision, config: config)
+            outcome = try await dispatcher.complete(call.chat, decision: call.decision, config: call.config, firstFailure: firstFailure)
         } catch let error as RouterError {
-            await fail(record, error: error, start: start)
+            await usage.record(failed(call.record, error: error, start: call.start))
             throw error
+        } catch is CancellationError {
+            throw RouterError.clientGone
+        } catch {
+            throw RouterError(.internalServerError, "the request failed: \(error)", type: "api_error")
         }
+        let (reply, record, cacheValue) = completed(call, outcome)
+        if let cacheKey = call.cacheKey, let cacheValue { await cache.set(cacheKey, cacheValue, ttl: call.config.cacheTTLSeconds) }
+        await usage.record(record)
+        return reply
+    }
+
+    /// The answer for a cache hit, and its usage record.
+    func cacheHit(_ call: ChatCall, _ hit: String) -> (ChatReply, UsageRecord)? {
+        guard let json = try? JSONValue.parse(hit) else { return nil }
+        var record = call.record
+        record.outcome = "cache_hit"
+        record.chosenModel = json["model"]?.stringValue ?? call.decision.target
+        record.latencyMs = (ContinuousClock.now - call.start).seconds * 1000
+        RouterMetrics.request(model: record.chosenModel, outcome: "cache_hit")
+        var headers = routerHeaders(model: record.chosenModel, reason: call.decision.reason + " cache=hit", cost: 0, overhead: (ContinuousClock.now - call.start).seconds)
+        headers[HTTPField.Name("x-router-cache")!] = "hit"
+        return (jsonReply(json, headers: headers), record)
+    }
+
+    /// The answer for a deployment's result, its usage record, and what to cache (if cacheable).
+    func completed(_ call: ChatCall, _ outcome: Dispatcher.Outcome<ChatResult>) -> (ChatReply, UsageRecord, cacheValue: String?) {
         let result = outcome.value
         let cost = outcome.deployment.cost(of: result.usage)
         var message: JSONValue = ["role": "assistant", "content": result.content.isEmpty && !result.toolCalls.isEmpty ? .null : .string(result.content), "refusal": .null]
@@ -114,40 +149,44 @@ struct RouterAPI: Sendable {
             "choices": [["index": 0, "message": message, "finish_reason": .string(result.finishReason), "logprobs": .null]],
             "usage": result.usage.openAI, "system_fingerprint": .null,
         ]
-        if let cacheKey { await cache.set(cacheKey, body.serialized(), ttl: config.cacheTTLSeconds) }
-        let overhead = (ContinuousClock.now - start).seconds - outcome.upstreamSeconds
+        let overhead = (ContinuousClock.now - call.start).seconds - outcome.upstreamSeconds
+        var record = call.record
         record.chosenModel = outcome.deployment.name
-        record.reason = Self.reason(decision, outcome.fallbacks, outcome.deployment)
+        record.reason = Self.reason(call.decision, outcome.fallbacks, outcome.deployment)
         record.usage = result.usage
         record.costUSD = cost
-        record.latencyMs = (ContinuousClock.now - start).seconds * 1000
-        await usage.record(record)
+        record.latencyMs = (ContinuousClock.now - call.start).seconds * 1000
         RouterMetrics.request(model: outcome.deployment.name, outcome: "ok")
         RouterMetrics.tokens(model: outcome.deployment.name, usage: result.usage)
         RouterMetrics.cost(model: outcome.deployment.name, usd: cost)
         RouterMetrics.upstreamLatency(model: outcome.deployment.name, seconds: outcome.upstreamSeconds)
         RouterMetrics.overhead(seconds: overhead)
-        return jsonResponse(body, headers: routerHeaders(model: outcome.deployment.name, reason: record.reason, cost: cost, overhead: overhead))
+        let encoded = body.encoded()
+        let reply = ChatReply(status: .ok, headers: jsonHeaders(routerHeaders(model: outcome.deployment.name, reason: record.reason, cost: cost, overhead: overhead)),
+                              body: ByteBuffer(bytes: encoded))
+        return (reply, record, call.cacheKey == nil ? nil : String(decoding: encoded, as: UTF8.self))
     }
 
     static func reason(_ decision: RouteDecision, _ fallbacks: Int, _ deployment: Deployment) -> String {
         fallbacks == 0 ? decision.reason : decision.reason + " fallback=\(fallbacks) -> \(deployment.name)"
     }
 
-    func fail(_ record: UsageRecord, error: RouterError, start: ContinuousClock.Instant) async {
+    /// The usage record of a request that failed.
+    func failed(_ record: UsageRecord, error: RouterError, start: ContinuousClock.Instant) -> UsageRecord {
         var record = record
         record.outcome = error.code ?? "error"
         record.latencyMs = (ContinuousClock.now - start).seconds * 1000
-        await usage.record(record)
         RouterMetrics.request(model: record.chosenModel, outcome: record.outcome)
+        return record
     }
 
-    func streamChat(_ chat: ChatRequest, decision: RouteDecision, config: RouterConfig, start: ContinuousClock.Instant, record: UsageRecord) async throws -> Response {
+    func streamChat(_ call: ChatCall) async throws -> Response {
+        let (chat, decision, start) = (call.chat, call.decision, call.start)
         let outcome: Dispatcher.Outcome<Dispatcher.OpenedStream>
         do {
-            outcome = try await dispatcher.stream(chat, decision: decision, config: config)
+            outcome = try await dispatcher.stream(chat, decision: decision, config: call.config)
         } catch let error as RouterError {
-            await fail(record, error: error, start: start)
+            await usage.record(failed(call.record, error: error, start: start))
             throw error
         }
         let deployment = outcome.deployment
@@ -158,13 +197,13 @@ struct RouterAPI: Sendable {
         var headers = routerHeaders(model: deployment.name, reason: Self.reason(decision, outcome.fallbacks, deployment), cost: nil, overhead: overhead)
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-cache"
-        var record = record
+        var record = call.record
         record.chosenModel = deployment.name
         record.reason = Self.reason(decision, outcome.fallbacks, deployment)
         record.firstTokenMs = opened.firstTokenSeconds * 1000
         let finalRecord = record
         let usageStore = usage
-        let idle = config.streamIdleTimeoutSeconds
+        let idle = call.config.streamIdleTimeoutSeconds
         let logger = self.logger
         let body = ResponseBody { writer in
             var writer = writer
@@ -258,9 +297,17 @@ struct RouterAPI: Sendable {
     }
 
     func jsonResponse(_ json: JSONValue, headers: HTTPFields = [:]) -> Response {
+        jsonReply(json, headers: headers).response
+    }
+
+    func jsonReply(_ json: JSONValue, headers: HTTPFields = [:]) -> ChatReply {
+        ChatReply(status: .ok, headers: jsonHeaders(headers), body: ByteBuffer(bytes: json.encoded()))
+    }
+
+    func jsonHeaders(_ headers: HTTPFields) -> HTTPFields {
         var headers = headers
         headers[.contentType] = "application/json"
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: json.encoded())))
+        return headers
     }
 
     static func completionID() -> String { "chatcmpl-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased() }

@@ -77,7 +77,7 @@ public enum RouterApplication {
         }
         let watcher = ConfigWatcher(path: settings.configFile, environment: settings.environment, store: store, interval: settings.configPollInterval, logger: logger)
         var app = Application(
-            router: router, server: ClientDisconnect.http1Server, configuration: settings.listen.applicationConfiguration,
+            router: router, server: ChatLane(api: api).server, configuration: settings.listen.applicationConfiguration,
             services: services + [watcher], logger: logger)
         for step in beforeStart { app.beforeServerStarts(perform: step) }
         return app

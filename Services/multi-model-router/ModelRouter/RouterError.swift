@@ -38,10 +38,17 @@ public struct RouterError: Error, HTTPResponseError, CustomStringConvertible {
         ]
     }
 
+    /// The client went away before the answer (its request was cancelled); nobody reads this.
+    static let clientGone = RouterError(.init(code: 499, reasonPhrase: "Client Closed Request"), "the client closed the connection", type: "api_error", code: "client_gone")
+
     public func response(from request: Request, context: some RequestContext) throws -> Response {
+        reply.response
+    }
+
+    var reply: ChatReply {
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
         if let retryAfter { headers[.retryAfter] = String(retryAfter) }
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: json.encoded())))
+        return ChatReply(status: status, headers: headers, body: ByteBuffer(bytes: json.encoded()))
     }
 }

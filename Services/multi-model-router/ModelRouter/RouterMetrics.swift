@@ -27,6 +27,11 @@ enum RouterMetrics {
         Timer(label: "router_time_to_first_token_seconds", dimensions: [("model", model)]).recordNanoseconds(Int64(seconds * 1e9))
     }
 
+    /// Requests `ChatLane` sent from the event loop.
+    static func laneRequest(deployment: String) {
+        Counter(label: "router_fast_lane_requests_total", dimensions: [("deployment", deployment)]).increment()
+    }
+
     static func overhead(seconds: Double) {
         Timer(label: "router_overhead_seconds").recordNanoseconds(Int64(max(0, seconds) * 1e9))
     }

@@ -78,24 +78,32 @@ struct UpstreamHTTP {
                 let answer = try await client.execute(request, deadline: .now() + .milliseconds(Int64(timeout * 1000)))
                 response = UpstreamResponse(status: Int(answer.status.code), headers: answer.headers, body: .asyncHTTPClient(answer.body))
             }
-        } catch let error as HTTPClientError {
-            if error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
-                throw UpstreamError.timeout("no answer within \(timeout) s")
-            }
-            throw UpstreamError.connection("\(error)")
-        } catch HTTP1ClientError.timeout {
-            throw UpstreamError.timeout("no answer within \(timeout) s")
-        } catch is CancellationError {
-            throw CancellationError()
         } catch {
-            throw UpstreamError.connection("\(error)")
+            throw Self.failure(error, timeout: timeout)
         }
         guard (200..<300).contains(response.status) else {
-            let body = (try? await response.body.collect(upTo: 64 << 10)).map { String(buffer: $0) } ?? ""
-            let retryAfter = response.headers.first(name: "retry-after").flatMap(Double.init)
-            throw UpstreamError.status(response.status, retryAfter: retryAfter, message: Self.errorMessage(body))
+            let body = (try? await response.body.collect(upTo: 64 << 10)) ?? ByteBuffer()
+            throw Self.failure(status: response.status, headers: response.headers, body: body)
         }
         return response
+    }
+
+    /// How a failed exchange reads to the fallback logic (a cancelled one stays a cancellation).
+    static func failure(_ error: any Error, timeout: Double) -> any Error {
+        switch error {
+        case let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout:
+            UpstreamError.timeout("no answer within \(timeout) s")
+        case HTTP1ClientError.timeout: UpstreamError.timeout("no answer within \(timeout) s")
+        case is CancellationError: CancellationError()
+        case let error as UpstreamError: error
+        default: UpstreamError.connection("\(error)")
+        }
+    }
+
+    /// A non-2xx answer as the fallback logic reads it: status, `Retry-After`, the provider's message.
+    static func failure(status: Int, headers: HTTPHeaders, body: ByteBuffer) -> UpstreamError {
+        let retryAfter = headers.first(name: "retry-after").flatMap(Double.init)
+        return .status(status, retryAfter: retryAfter, message: errorMessage(String(buffer: body.getSlice(at: body.readerIndex, length: min(body.readableBytes, 64 << 10)) ?? body)))
     }
 
     /// The provider's own message from any of the usual error shapes, shortened.
@@ -108,11 +116,19 @@ struct UpstreamHTTP {
         return String(body.prefix(300))
     }
 
-    static func readBody(_ response: UpstreamResponse, limit: Int = 32 << 20) async throws -> JSONValue {
+    /// The largest non-streamed answer read.
+    static let maxResponseBytes = 32 << 20
+
+    static func readBody(_ response: UpstreamResponse, limit: Int = maxResponseBytes) async throws -> JSONValue {
         let buffer: ByteBuffer
         do { buffer = try await response.body.collect(upTo: limit) } catch {
             throw UpstreamError.connection("response body broke off: \(error)")
         }
+        return try json(buffer)
+    }
+
+    /// A collected answer's JSON.
+    static func json(_ buffer: ByteBuffer) throws(UpstreamError) -> JSONValue {
         do { return try JSONValue.parse(buffer.readableBytesView) } catch {
             throw UpstreamError.protocolError("response is not JSON")
         }

@@ -12,7 +12,7 @@ import Synchronization
 /// down) go back to the front of the queue and are tried again after 1 s, then up to every 5 s,
 /// so an outage of the database loses no cost records (up to `queueLimit` of them). On shutdown
 /// the queue is drained before the store closes.
-public final class UsageRecorder: UsageStore, Service {
+public final class UsageRecorder: ImmediateUsageRecording, Service {
     /// Records kept while the store is slower than the traffic; past this the oldest are dropped.
     static let queueLimit = 100_000
 
@@ -32,6 +32,10 @@ public final class UsageRecorder: UsageStore, Service {
     }
 
     public func record(_ record: UsageRecord) async {
+        recordNow(record)
+    }
+
+    public func recordNow(_ record: UsageRecord) {
         pending.withLock { $0.count += 1; $0.cost += record.costUSD }
         let dropped: UsageRecord? = queue.withLock { queue in
             queue.append(record)

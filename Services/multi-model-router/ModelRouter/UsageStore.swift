@@ -28,6 +28,12 @@ public protocol UsageStore: Sendable {
     func summary(groupBy: String) async -> [JSONValue]
 }
 
+/// A store that takes a record without waiting: the pipeline lane (`ChatLane`) records from the
+/// event loop. Its `record(_:)` must be the same.
+public protocol ImmediateUsageRecording: UsageStore {
+    func recordNow(_ record: UsageRecord)
+}
+
 extension UsageStore {
     @discardableResult public func record(_ records: [UsageRecord]) async -> [UsageRecord] {
         for record in records { await self.record(record) }
@@ -36,13 +42,17 @@ extension UsageStore {
 }
 
 /// Keeps the most recent records in memory (bounded).
-public final class InMemoryUsageStore: UsageStore {
+public final class InMemoryUsageStore: ImmediateUsageRecording {
     private let records = Mutex<[UsageRecord]>([])
     private let limit: Int
 
     public init(limit: Int = 200_000) { self.limit = limit }
 
     public func record(_ record: UsageRecord) async {
+        recordNow(record)
+    }
+
+    public func recordNow(_ record: UsageRecord) {
         records.withLock { r in
             r.append(record)
             if r.count > limit { r.removeFirst(r.count - limit) }

@@ -2,9 +2,9 @@ import Foundation
 import Synchronization
 
 /// The `Date` header's value (RFC 9110: an origin server with a clock sends it on every answer) for
-/// replies written outside Hummingbird's responder (the fast lane), formatted at most once a second
+/// replies written outside Hummingbird's responder (`PipelineLaneHandler`), formatted at most once a second
 /// like Hummingbird's own date cache (which is internal to it).
-enum HTTPDate {
+public enum HTTPDate {
     private struct Cache {
         var second = -1
         var text = ""
@@ -20,7 +20,7 @@ enum HTTPDate {
 
     private static let cache = Mutex(Cache())
 
-    static var now: String {
+    public static var now: String {
         let date = Date()
         let second = Int(date.timeIntervalSince1970)
         return cache.withLock { cache in

@@ -1,48 +1,54 @@
 import Foundation
 import HTTPTypes
+import HummingbirdCore
 import NIOCore
 import NIOHTTPTypes
-import ServiceKit
 
-/// One connection's part of `FastToolCalls`: collects a request that may be a fast call, sends it
-/// to its shard from the event loop and writes the reply; every other request passes on to
-/// Hummingbird's router untouched. Answers leave in the order their requests came (HTTP/1.1
-/// pipelining): a request that arrives while a fast call runs waits for its reply, and none is
-/// taken for the fast lane while Hummingbird still owes an answer.
-final class FastToolCallHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPRequestPart
-    typealias InboundOut = HTTPRequestPart
-    typealias OutboundIn = HTTPResponsePart
-    typealias OutboundOut = HTTPResponsePart
+/// One connection's part of a `PipelineLane`: collects a request the lane may take, starts its call
+/// on the event loop and writes the reply; every other request passes on to Hummingbird's router
+/// untouched. Answers leave in the order their requests came (HTTP/1.1 pipelining): a request that
+/// arrives while a lane call runs waits for its reply, and none is taken for the lane while
+/// Hummingbird still owes an answer.
+public final class PipelineLaneHandler<Lane: PipelineLane>: ChannelDuplexHandler, RemovableChannelHandler {
+    public typealias InboundIn = HTTPRequestPart
+    public typealias InboundOut = HTTPRequestPart
+    public typealias OutboundIn = HTTPResponsePart
+    public typealias OutboundOut = HTTPResponsePart
 
     private enum State {
         case idle
-        /// A request that may be a fast call, its body coming in.
-        case collecting(HTTPRequest, ProfileEndpoints, ByteBuffer)
+        /// A request the lane may take, its body coming in.
+        case collecting(HTTPRequest, Lane.Target, ByteBuffer)
         /// A request Hummingbird serves: its parts pass through.
         case passing
-        /// A fast call waiting for its shard (nil: it waits for a task); whether the client asked
-        /// to close the connection after it.
-        case calling(HTTP1PendingResponse?, closeAfter: Bool)
+        /// A lane call in flight; whether the client asked to close the connection after it.
+        case calling(InFlight, closeAfter: Bool)
     }
 
-    private let lane: FastToolCalls
+    /// What a lane call waits for, so a client that hangs up can cancel it.
+    private enum InFlight {
+        case upstream(HTTP1PendingResponse)
+        case task(Task<Void, Never>)
+        case uncancellable
+    }
+
+    private let lane: Lane
     private var state = State.idle
     /// Requests handed to Hummingbird whose response has not ended yet.
     private var unansweredPassed = 0
-    /// What arrived while a fast call ran, handled after its reply.
+    /// What arrived while a lane call ran, handled after its reply.
     private var queued: [HTTPRequestPart] = []
     /// A pipelining client may send this much before it has to wait for answers.
-    private static let maxQueued = 1024
-    /// Hummingbird's graceful-shutdown signal, held while a fast call is in flight: Hummingbird
+    private static var maxQueued: Int { 1024 }
+    /// Hummingbird's graceful-shutdown signal, held while a lane call is in flight: Hummingbird
     /// never saw that request and would close the connection under it.
     private var heldQuiesce: Any?
 
-    init(lane: FastToolCalls) {
+    public init(lane: Lane) {
         self.lane = lane
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
         if case .calling = state {
             guard queued.count < Self.maxQueued else { return context.close(promise: nil) }
@@ -55,12 +61,16 @@ final class FastToolCallHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func handle(_ part: HTTPRequestPart, context: ChannelHandlerContext) {
         switch (state, part) {
         case (.idle, .head(let head)):
-            if unansweredPassed == 0, let endpoint = lane.endpoint(for: head) {
-                state = .collecting(head, endpoint, ByteBuffer())
+            if unansweredPassed == 0, Self.closesAfterReply(head) != nil, head.headerFields[.expect] == nil,
+               (head.headerFields[.contentLength].flatMap(Int.init) ?? 0) <= lane.maxBodyBytes,
+               let target = lane.target(for: head) {
+                state = .collecting(head, target, ByteBuffer())
             } else {
+                // `Expect` needs the server's continue handling; other `Connection` values
+                // (upgrades) are Hummingbird's.
                 pass(head, context: context)
             }
-        case (.collecting(let head, let endpoint, var body), .body(var bytes)):
+        case (.collecting(let head, let target, var body), .body(var bytes)):
             if body.readableBytes + bytes.readableBytes > lane.maxBodyBytes {
                 // Too large for the lane: Hummingbird answers it (413).
                 pass(head, body: body, context: context)
@@ -68,11 +78,11 @@ final class FastToolCallHandler: ChannelDuplexHandler, RemovableChannelHandler {
             } else {
                 state = .idle  // lets the append below write in place
                 body.writeBuffer(&bytes)
-                state = .collecting(head, endpoint, body)
+                state = .collecting(head, target, body)
             }
-        case (.collecting(let head, let endpoint, let body), .end(let trailers)):
-            if FastToolCalls.mayBeToolCall(body), let call = endpoint.fastCall(head: head, body: body, remoteAddress: context.channel.remoteAddress) {
-                start(call, closeAfter: FastToolCalls.closesAfterReply(head) == true, context: context)
+        case (.collecting(let head, let target, let body), .end(let trailers)):
+            if let call = lane.call(head: head, body: body, target: target, remoteAddress: context.channel.remoteAddress) {
+                start(call, closeAfter: Self.closesAfterReply(head) == true, context: context)
             } else {
                 pass(head, body: body, context: context)
                 state = .idle
@@ -86,6 +96,16 @@ final class FastToolCallHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
+    /// Whether the connection closes after the reply (`Connection: close`); nil for `Connection`
+    /// values the lane leaves to Hummingbird (upgrades and the like).
+    static func closesAfterReply(_ head: HTTPRequest) -> Bool? {
+        switch head.headerFields[.connection]?.lowercased() {
+        case nil, "keep-alive": false
+        case "close": true
+        default: nil
+        }
+    }
+
     /// Hands a request to Hummingbird (with the body collected so far).
     private func pass(_ head: HTTPRequest, body: ByteBuffer? = nil, context: ChannelHandlerContext) {
         state = .passing
@@ -95,47 +115,53 @@ final class FastToolCallHandler: ChannelDuplexHandler, RemovableChannelHandler {
         releaseQuiesce(context: context)
     }
 
-    private func start(_ call: FastToolCall, closeAfter: Bool, context: ChannelHandlerContext) {
-        guard let pending = call.send(on: context.eventLoop) else {
-            state = .calling(nil, closeAfter: closeAfter)
-            return finish(call.normalPath(), context: context)
-        }
-        state = .calling(pending, closeAfter: closeAfter)
-        pending.response.assumeIsolated().whenComplete { result in
-            self.finish(call.outcome(result), context: context)
+    private func start(_ call: Lane.Call, closeAfter: Bool, context: ChannelHandlerContext) {
+        switch call.start(on: context.eventLoop) {
+        case .settled(let outcome):
+            state = .calling(.uncancellable, closeAfter: closeAfter)
+            finish(outcome, context: context)
+        case .sent(let pending):
+            state = .calling(.upstream(pending), closeAfter: closeAfter)
+            pending.response.assumeIsolated().whenComplete { result in
+                self.finish(call.outcome(result), context: context)
+            }
         }
     }
 
-    private func finish(_ outcome: FastToolCall.Outcome, context: ChannelHandlerContext) {
+    private func finish(_ outcome: PipelineOutcome, context: ChannelHandlerContext) {
         switch outcome {
         case .reply(let reply):
             respond(reply, context: context)
-        case .later(let work):
+        case .later(let cancelOnHangUp, let work):
             let handler = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-            Task {
+            let task = Task {
                 let reply = await work()
                 handler.eventLoop.execute {
                     let (handler, context) = handler.value
                     handler.respond(reply, context: context)
                 }
             }
+            guard case .calling(_, let closeAfter) = state else { return }
+            if cancelOnHangUp {
+                // A client already gone cancels at once.
+                if context.channel.isActive { state = .calling(.task(task), closeAfter: closeAfter) } else { task.cancel() }
+            }
         }
     }
 
     /// Writes the reply (none when the client has gone), then serves whatever waited for it.
-    private func respond(_ reply: FastToolCall.Reply?, context: ChannelHandlerContext) {
+    private func respond(_ reply: PipelineReply?, context: ChannelHandlerContext) {
         guard case .calling(_, let closeAfter) = state else { return }
         state = .idle
         if let reply, context.channel.isActive {
-            let body = ByteBuffer(bytes: reply.body)
             var fields = HTTPFields()
             for (name, value) in reply.headers {
                 if let name = HTTPField.Name(name) { fields.append(HTTPField(name: name, value: value)) }
             }
-            fields[.contentLength] = String(body.readableBytes)
+            fields[.contentLength] = String(reply.body.readableBytes)
             fields[.date] = HTTPDate.now
             context.write(wrapOutboundOut(.head(HTTPResponse(status: .init(code: reply.status), headerFields: fields))), promise: nil)
-            if body.readableBytes > 0 { context.write(wrapOutboundOut(.body(body)), promise: nil) }
+            if reply.body.readableBytes > 0 { context.write(wrapOutboundOut(.body(reply.body)), promise: nil) }
             guard !closeAfter else {
                 // Whatever else the client sent goes unanswered, as Hummingbird would have it.
                 queued.removeAll()
@@ -159,27 +185,35 @@ final class FastToolCallHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireUserInboundEventTriggered(event)
     }
 
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+    public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         if case .end = unwrapOutboundIn(data), unansweredPassed > 0 { unansweredPassed -= 1 }
         context.write(data, promise: promise)
     }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         switch (state, event) {
         case (.calling, is ChannelShouldQuiesceEvent), (.collecting, is ChannelShouldQuiesceEvent):
             heldQuiesce = event
             return
-        case (.calling(let pending, _), let channelEvent as ChannelEvent) where channelEvent == .inputClosed:
+        case (.calling(let inFlight, _), let channelEvent as ChannelEvent) where channelEvent == .inputClosed:
             // MCP 2026-07-28: closing the request is how a client cancels it.
-            pending?.cancel()
+            Self.cancel(inFlight)
         default:
             break
         }
         context.fireUserInboundEventTriggered(event)
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
-        if case .calling(let pending, _) = state { pending?.cancel() }
+    public func channelInactive(context: ChannelHandlerContext) {
+        if case .calling(let inFlight, _) = state { Self.cancel(inFlight) }
         context.fireChannelInactive()
+    }
+
+    private static func cancel(_ inFlight: InFlight) {
+        switch inFlight {
+        case .upstream(let pending): pending.cancel()
+        case .task(let task): task.cancel()
+        case .uncancellable: break
+        }
     }
 }
