@@ -272,7 +272,12 @@ import TestSupport
         #expect(HTTP1Target(url: "http://gateway")?.path == "/")
         #expect(HTTP1Target(url: "http://[::1]:8080/a")?.host == "::1")
         #expect(HTTP1Target(url: "http://[::1]:8080/a")?.port == 8080)
-        for invalid in ["https://shard/mcp", "ftp://x", "http://", "http://user:pw@host/", "http://host:99999/", "http://host:port/", "shard:9110/mcp"] {
+        #expect(HTTP1Target(url: "http://gateway?x=1")?.path == "/?x=1")
+        #expect(HTTP1Target(url: "http://gateway#top")?.path == "/")
+        #expect(HTTP1Target(url: "hTtP://Ollama:11434").map { [$0.host, String($0.port), $0.path] } == ["Ollama", "11434", "/"])
+        #expect(HTTP1Target(url: "http://bücher.local/ä?q=ü")?.host == "bücher.local")
+        #expect(HTTP1Target(url: "http://bücher.local/ä?q=ü")?.path == "/ä?q=ü")
+        for invalid in ["https://shard/mcp", "ftp://x", "http://", "http://user:pw@host/", "http://host:99999/", "http://host:port/", "shard:9110/mcp", "http:/x", "http://[::1/a", "http://[::1]x/"] {
             #expect(HTTP1Target(url: invalid) == nil, "\(invalid)")
         }
     }

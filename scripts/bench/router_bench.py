@@ -85,7 +85,10 @@ async def main() -> None:
     nio = os.environ.get("NIO_URL")
     # HTTP1_URL: ProxyFloor forwarding with ServiceKit's HTTP1Client instead of AsyncHTTPClient.
     http1 = os.environ.get("HTTP1_URL")
-    targets = [("direct", fake), ("router", router)] + ([("bare forwarder", floor)] if floor else []) + ([("bare HTTP1Client forwarder", http1)] if http1 else []) + ([("bare SwiftNIO forwarder", nio)] if nio else []) + ([("nginx", nginx)] if nginx else []) + ([("litellm", litellm)] if litellm else [])
+    # PIPELINE_URL: ProxyFloor answering in a channel handler with HTTP1Client's event-loop API (no
+    # Swift task), what the router's lane does for non-streamed requests, without the router's work.
+    pipeline = os.environ.get("PIPELINE_URL")
+    targets = [("direct", fake), ("router", router)] + ([("bare forwarder", floor)] if floor else []) + ([("bare HTTP1Client forwarder", http1)] if http1 else []) + ([("channel pipeline forwarder", pipeline)] if pipeline else []) + ([("bare SwiftNIO forwarder", nio)] if nio else []) + ([("nginx", nginx)] if nginx else []) + ([("litellm", litellm)] if litellm else [])
     rss_idle = {"router": rss_mb(router_pid), **({"litellm": rss_mb(litellm_pid)} if litellm_pid else {})}
     rows = []
     results: dict = {}
@@ -104,7 +107,7 @@ async def main() -> None:
             results[(name, c)] = (statistics.median(lat), pct(lat, 0.99), len(lat) / seconds[name])
     ttft = {}
     for name, url in targets:
-        if name in ("bare forwarder", "bare HTTP1Client forwarder"):  # they buffer whole bodies
+        if name in ("bare forwarder", "bare HTTP1Client forwarder", "channel pipeline forwarder"):  # they buffer whole bodies
             continue
         lat, _ = await run(url, 1, 300, stream=True)
         ttft[name] = statistics.median(lat)
