@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import HTTPTypes
+import ServiceKit
 
 /// Static bearer tokens per profile, compared in constant time.
 struct BearerAuth: Sendable {
@@ -23,14 +24,14 @@ struct BearerAuth: Sendable {
     /// neither the token's length nor how much of it matches.
     func check(_ header: String?) -> Outcome {
         guard !digests.isEmpty else { return .allowed }
-        guard let header = header?.trimmingCharacters(in: .whitespaces), !header.isEmpty else {
+        guard let header = header.map({ HeaderText.trimmed(Substring($0)) }), !header.isEmpty else {
             return .denied("This endpoint (profile '\(profile)') needs a bearer token: send 'Authorization: Bearer <token>'.")
         }
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.first?.lowercased() == "bearer" else {
             return .denied("Only 'Authorization: Bearer <token>' is accepted here.")
         }
-        let token = parts.count > 1 ? parts[1].trimmingCharacters(in: .whitespaces) : ""
+        let token = parts.count > 1 ? HeaderText.trimmed(parts[1]) : ""
         guard !token.isEmpty else {
             return .denied("The Authorization header says 'Bearer' with an empty key (Open WebUI sends this when the Bearer key field is blank). Set the key, or choose auth 'None' if this profile has no tokens.")
         }

@@ -51,9 +51,7 @@ struct FastToolCalls: PipelineLane {
     /// Whether a body can be a `tools/call` at all: a byte search that spares the session era's
     /// other requests (notifications, `tools/list`) a JSON parse here before the normal path's.
     static func mayBeToolCall(_ body: ByteBuffer) -> Bool {
-        body.readableBytesView.withContiguousStorageIfAvailable { bytes in
-            bytes.firstRange(of: toolsCall) != nil
-        } ?? true
+        ByteSearch.contains(toolsCall, in: body)
     }
 
     private static let toolsCall = Array("tools/call".utf8)

@@ -1,4 +1,5 @@
 import Foundation
+import ServiceKit
 
 /// Fast local heuristics about a request (well under a millisecond): its task class, whether it
 /// carries private data, and whether it is one of Open WebUI's background tasks.
@@ -68,27 +69,11 @@ public enum RequestClassifier {
             }
         }
 
-        /// A byte search (`memchr` for the first byte, then `memcmp`): the standard library's
-        /// generic `contains` on UTF-8 views cost more than the regular expressions it is here
-        /// to skip, and glibc's `memmem` is not visible to Swift.
+        /// A byte search (`ByteSearch`, see why there).
         func contains(_ literal: String) -> Bool {
             var haystack = text
             var needle = literal
-            return haystack.withUTF8 { h in needle.withUTF8 { n in Self.find(n, in: h) } }
-        }
-
-        static func find(_ needle: UnsafeBufferPointer<UInt8>, in haystack: UnsafeBufferPointer<UInt8>) -> Bool {
-            guard !needle.isEmpty else { return true }
-            guard haystack.count >= needle.count, let base = haystack.baseAddress, let first = needle.first else { return false }
-            let lastStart = haystack.count - needle.count
-            var start = 0
-            while start <= lastStart {
-                guard let hit = memchr(base + start, Int32(first), lastStart - start + 1) else { return false }
-                let offset = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
-                if memcmp(base + offset, needle.baseAddress!, needle.count) == 0 { return true }
-                start = offset + 1
-            }
-            return false
+            return haystack.withUTF8 { h in needle.withUTF8 { n in ByteSearch.contains(n, in: h) } }
         }
 
         /// At least `count` characters that `\d` matches may be present.

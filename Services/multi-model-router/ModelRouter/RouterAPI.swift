@@ -36,17 +36,9 @@ struct RouterAPI: Sendable {
     func authorize(authorization: String?) throws(RouterError) -> String {
         guard !settings.apiKeys.isEmpty else { return "anonymous" }
         let header = authorization ?? ""
-        let token = header.hasPrefix("Bearer ") ? Self.trimmed(header.dropFirst(7)) : ""
+        let token = header.hasPrefix("Bearer ") ? String(HeaderText.trimmed(header.dropFirst(7))) : ""
         for (name, key) in settings.apiKeys where Self.constantTimeEqual(key, token) { return name }
         throw RouterError(.unauthorized, header.isEmpty ? "missing Authorization: Bearer header" : "invalid API key", type: "authentication_error", code: "invalid_api_key")
-    }
-
-    /// Without spaces and tabs around (Foundation's `trimmingCharacters` cost more than the rest
-    /// of the key check).
-    static func trimmed(_ text: Substring) -> String {
-        var text = text.drop { $0 == " " || $0 == "\t" }
-        while let last = text.last, last == " " || last == "\t" { text = text.dropLast() }
-        return String(text)
     }
 
     static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
