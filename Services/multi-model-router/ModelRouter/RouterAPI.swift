@@ -97,7 +97,7 @@ struct RouterAPI: Sendable {
         let record = UsageRecord(time: Date(), keyName: keyName, requestedModel: chat.model, chosenModel: decision.target, reason: decision.reason,
                                  usage: TokenUsage(), costUSD: 0, latencyMs: 0, firstTokenMs: nil, outcome: "ok")
         return ChatCall(chat: chat, decision: decision, config: config, start: start, record: record,
-                        cacheKey: chat.stream ? nil : CacheKey.make(target: decision.target, body: chat.body))
+                        cacheKey: CacheKey.make(target: decision.target, body: chat.body))
     }
 
     /// A non-streamed answer: from the cache, or from the deployments in turn. `firstFailure`: the
