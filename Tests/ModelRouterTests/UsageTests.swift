@@ -95,6 +95,40 @@ import TestSupport
         #expect(await BudgetCheck.exceeded(config: config, store: store) == true)
     }
 
+    /// The fast lane checks budgets without a query: a period's total is known once read (for a
+    /// second), with what this router queues and writes added at once; unknown or stale, it is nil.
+    @Test func budgetTotalsAreKnownWithoutAQueryOnceRead() async throws {
+        let logger = Logger(label: "test")
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("usage-\(UUID().uuidString).sqlite").path
+        let database = try Storage.open(databaseURL: nil, sqlitePath: path, logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await database.run() }
+            try await database.migrate(SQLUsageStore.migrations, logger: logger)
+            let store = SQLUsageStore(database: database, logger: logger)
+            let recorder = UsageRecorder(store: store, flushInterval: .milliseconds(10))
+            let today = Calendar.current.startOfDay(for: Date())
+            var config = RouterConfig()
+            config.dailyBudgetUSD = 1
+            #expect(recorder.spentNow(since: today) == nil)
+            #expect(BudgetCheck.exceededNow(config: config, store: recorder) == nil)
+            _ = await BudgetCheck.exceeded(config: config, store: recorder)
+            let start = BudgetCheck.periods(config: config, now: Date())[0].start
+            #expect(recorder.spentNow(since: start) == 0)
+            recorder.recordNow(record(cost: 0.75))
+            #expect(recorder.spentNow(since: start) == 0.75)
+            #expect(BudgetCheck.exceededNow(config: config, store: recorder) == false)
+            group.addTask { try await recorder.run() }
+            _ = await recorder.summary(groupBy: "model")  // waits until written
+            #expect(store.cachedSpent(since: start) == 0.75)
+            recorder.recordNow(record(cost: 0.5))
+            #expect(BudgetCheck.exceededNow(config: config, store: recorder) == true)
+            try await Task.sleep(for: SQLUsageStore.spentCacheLifetime + .milliseconds(100))
+            #expect(recorder.spentNow(since: start) == nil)
+            #expect(abs(await recorder.spent(since: start) - 1.25) < 1e-9)
+            group.cancelAll()
+        }
+    }
+
     @Test func summaryGroupsByKey() async {
         let store = InMemoryUsageStore()
         await store.record(record(cost: 1, key: "a"))

@@ -63,10 +63,17 @@ def test_hanging_up_during_the_fallback_cancels_it(router, fake):
     assert lane_count(router, "claude-sonnet") == 1
 
 
-def test_with_a_budget_requests_take_the_route(start_router, fake):
-    router = start_router(extra="budgets:\n  daily_usd: 100\n")
-    assert client(router).chat.completions.create(model="gpt-4o", messages=ASK).choices[0].message.content == "Hello from openai"
-    assert lane_count(router, "gpt-4o") == 0
+def test_with_a_budget_the_lane_checks_the_totals_the_route_read(start_router, fake):
+    """Budget totals come from the database: the route reads them, then for a second the lane
+    checks them (with this router's own spending added at once) without a query."""
+    router = start_router(extra="budgets:\n  daily_usd: 0.0003\n")  # one answer below costs ~0.00023 $
+    c = client(router)
+    first = c.chat.completions.with_raw_response.create(model="claude-sonnet", messages=ANALYZE)
+    assert first.headers["x-router-model"] == "claude-sonnet" and lane_count(router, "claude-sonnet") == 0
+    second = c.chat.completions.with_raw_response.create(model="claude-sonnet", messages=ANALYZE)
+    assert second.headers["x-router-model"] == "claude-sonnet" and lane_count(router, "claude-sonnet") == 1
+    third = c.chat.completions.with_raw_response.create(model="claude-sonnet", messages=ANALYZE)
+    assert third.headers["x-router-model"] == "local" and "budget=exceeded -> local" in third.headers["x-router-reason"]
 
 
 def test_pipelined_requests_are_answered_in_order(router, fake):

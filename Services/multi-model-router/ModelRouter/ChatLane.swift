@@ -8,7 +8,7 @@ import ServiceKit
 /// The pipeline lane for non-streamed chat completions (`PipelineLane`): routed, sent to a
 /// plain-`http` deployment (Ollama, a local proxy) and answered on the connection's event loop,
 /// with no Swift task. It takes a request only when nothing on its way needs to wait: a valid key
-/// and body, no budget to check against the database, a cache in process (or none needed), a
+/// and body, budget totals read in the last second (if budgets are set), a cache in process (or none needed), a
 /// first deployment that can be called at once. Anything else goes on to the Hummingbird route
 /// unchanged. Once a request is routed the lane owns it: a failed first call goes on to the
 /// fallbacks in a task (`RouterAPI.completeChat(_:firstFailure:)`, the route's own code).
@@ -32,9 +32,9 @@ struct ChatLane: PipelineLane {
               let json = try? JSONValue.parse(body.readableBytesView), let chat = try? ChatRequest(body: json), !chat.stream
         else { return nil }
         let config = api.configs.current
-        // Budgets are summed in the database: the route asks it.
-        guard config.dailyBudgetUSD == nil, config.monthlyBudgetUSD == nil else { return nil }
-        return ChatLaneCall(api: api, recorder: recorder, chat: chat, keyName: keyName, config: config)
+        // Budget totals not read in the last second: the route asks the database.
+        guard let budgetExceeded = BudgetCheck.exceededNow(config: config, store: recorder) else { return nil }
+        return ChatLaneCall(api: api, recorder: recorder, chat: chat, keyName: keyName, config: config, budgetExceeded: budgetExceeded)
     }
 
     /// The router's HTTP/1 server: `ClientDisconnect` and this lane in every connection.
@@ -50,21 +50,23 @@ final class ChatLaneCall: PipelineCall {
     private let chat: ChatRequest
     private let keyName: String
     private let config: RouterConfig
+    private let budgetExceeded: Bool
     private let start = ContinuousClock.now
     /// Set once the request is routed and sent.
     private var sent: (call: ChatCall, deployment: Deployment, request: CompletionRequest, adapter: any ProviderAdapter, at: ContinuousClock.Instant)?
 
-    init(api: RouterAPI, recorder: any ImmediateUsageRecording, chat: ChatRequest, keyName: String, config: RouterConfig) {
+    init(api: RouterAPI, recorder: any ImmediateUsageRecording, chat: ChatRequest, keyName: String, config: RouterConfig, budgetExceeded: Bool) {
         self.api = api
         self.recorder = recorder
         self.chat = chat
         self.keyName = keyName
         self.config = config
+        self.budgetExceeded = budgetExceeded
     }
 
     func start(on eventLoop: any EventLoop) -> PipelineStart {
         let call: ChatCall
-        do { call = try api.prepare(chat, keyName: keyName, config: config, start: start, budgetExceeded: false) } catch {
+        do { call = try api.prepare(chat, keyName: keyName, config: config, start: start, budgetExceeded: budgetExceeded) } catch {
             return .settled(.reply(error.reply.pipelineReply))
         }
         if let cacheKey = call.cacheKey {

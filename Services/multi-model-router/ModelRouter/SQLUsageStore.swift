@@ -8,8 +8,17 @@ import Synchronization
 public final class SQLUsageStore: UsageStore {
     let database: any Database
     let logger: Logger
-    /// Budget checks run on every request: totals are cached for a second.
-    private let spentCache = Mutex<[Date: (Double, ContinuousClock.Instant)]>([:])
+    /// Budget checks run on every request: each period's total is read at most once a second, and
+    /// what this process writes meanwhile is added to it (so `ChatLane` can check budgets without a
+    /// query; another router sharing the database is seen within the second).
+    private let spentCache = Mutex(SpentTotals())
+    static let spentCacheLifetime = Duration.seconds(1)
+
+    struct SpentTotals {
+        var byPeriod: [Date: (total: Double, read: ContinuousClock.Instant)] = [:]
+        /// Batches written; a total read while one was written may miss it and is not kept.
+        var writes = 0
+    }
     /// The last total read for each budget period, for when the database cannot be asked.
     private let lastKnownSpent = Mutex<[Date: Double]>([:])
 
@@ -55,7 +64,12 @@ public final class SQLUsageStore: UsageStore {
             let rows = records[start..<min(start + Self.rowsPerStatement, records.count)]
             do {
                 try await database.execute(Self.insert(rows: rows.count), rows.flatMap(Self.values))
-                if rows.contains(where: { $0.costUSD > 0 }) { spentCache.withLock { $0.removeAll() } }
+                spentCache.withLock { totals in
+                    totals.writes += 1
+                    for (start, entry) in totals.byPeriod {
+                        totals.byPeriod[start]?.total = entry.total + rows.reduce(0) { $1.time >= start ? $0 + $1.costUSD : $0 }
+                    }
+                }
             } catch {
                 logger.error("usage records not stored yet", metadata: ["count": "\(rows.count)", "error": "\(error)"])
                 unstored += rows
@@ -85,12 +99,25 @@ public final class SQLUsageStore: UsageStore {
          .double(r.costUSD), .double(r.latencyMs), r.firstTokenMs.map(SQLValue.double) ?? .null, .text(r.outcome)]
     }
 
+    public func cachedSpent(since date: Date) -> Double? {
+        spentCache.withLock { totals in
+            guard let entry = totals.byPeriod[date], ContinuousClock.now - entry.read < Self.spentCacheLifetime else { return nil }
+            return entry.total
+        }
+    }
+
     public func spent(since date: Date) async -> Double {
-        if let (value, at) = spentCache.withLock({ $0[date] }), ContinuousClock.now - at < .seconds(1) { return value }
+        if let total = cachedSpent(since: date) { return total }
+        let writesBefore = spentCache.withLock { $0.writes }
         do {
             let rows = try await database.query("SELECT COALESCE(SUM(cost_usd), 0) AS total FROM router_usage WHERE at >= $1", [.date(date)])
             let total = rows.first?.double("total") ?? 0
-            spentCache.withLock { $0[date] = (total, .now) }
+            spentCache.withLock { totals in
+                guard totals.writes == writesBefore else { return }
+                totals.byPeriod[date] = (total, .now)
+                // One entry per budget period start (today, this month): keep the newest few.
+                if totals.byPeriod.count > 8, let oldest = totals.byPeriod.keys.min() { totals.byPeriod[oldest] = nil }
+            }
             lastKnownSpent.withLock { known in
                 known[date] = total
                 // One entry per budget period start (today, this month): keep the newest few.

@@ -50,6 +50,17 @@ public final class UsageRecorder: ImmediateUsageRecording, Service {
         return await store.spent(since: date) + queued
     }
 
+    public func cachedSpent(since date: Date) -> Double? {
+        spentNow(since: date)
+    }
+
+    public func spentNow(since date: Date) -> Double? {
+        // Queued first, as in `spent`: a batch written between the two reads counts twice for a
+        // moment rather than not at all (a budget errs towards the cap).
+        let queued = pending.withLock { $0.cost }
+        return store.cachedSpent(since: date).map { $0 + queued }
+    }
+
     public func summary(groupBy: String) async -> [JSONValue] {
         // A report right after a request should include it: wait briefly for the queue to drain.
         for _ in 0..<100 where pending.withLock({ $0.count }) > 0 {

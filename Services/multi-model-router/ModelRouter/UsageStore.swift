@@ -24,6 +24,8 @@ public protocol UsageStore: Sendable {
     @discardableResult func record(_ records: [UsageRecord]) async -> [UsageRecord]
     /// Dollars spent since `date`.
     func spent(since date: Date) async -> Double
+    /// The same if known without asking the database (a recent total); nil otherwise.
+    func cachedSpent(since date: Date) -> Double?
     /// Totals grouped by `model`, `key` or `day`.
     func summary(groupBy: String) async -> [JSONValue]
 }
@@ -32,6 +34,8 @@ public protocol UsageStore: Sendable {
 /// event loop. Its `record(_:)` must be the same.
 public protocol ImmediateUsageRecording: UsageStore {
     func recordNow(_ record: UsageRecord)
+    /// Dollars spent since `date` if known without waiting (records just taken included).
+    func spentNow(since date: Date) -> Double?
 }
 
 extension UsageStore {
@@ -60,6 +64,14 @@ public final class InMemoryUsageStore: ImmediateUsageRecording {
     }
 
     public func spent(since date: Date) async -> Double {
+        spentNow(since: date) ?? 0
+    }
+
+    public func cachedSpent(since date: Date) -> Double? {
+        spentNow(since: date)
+    }
+
+    public func spentNow(since date: Date) -> Double? {
         records.withLock { $0.reduce(0) { $1.time >= date ? $0 + $1.costUSD : $0 } }
     }
 
@@ -93,13 +105,30 @@ public final class InMemoryUsageStore: ImmediateUsageRecording {
 
 /// Daily and monthly caps, checked against the usage store (UTC days and months).
 struct BudgetCheck {
-    static func exceeded(config: RouterConfig, store: any UsageStore, now: Date = Date()) async -> Bool {
-        guard config.dailyBudgetUSD != nil || config.monthlyBudgetUSD != nil else { return false }
+    /// Each configured cap with the start of its period.
+    static func periods(config: RouterConfig, now: Date) -> [(start: Date, cap: Double)] {
+        guard config.dailyBudgetUSD != nil || config.monthlyBudgetUSD != nil else { return [] }
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
-        if let daily = config.dailyBudgetUSD, await store.spent(since: calendar.startOfDay(for: now)) >= daily { return true }
-        if let monthly = config.monthlyBudgetUSD, let start = calendar.dateInterval(of: .month, for: now)?.start,
-            await store.spent(since: start) >= monthly { return true }
+        var periods: [(start: Date, cap: Double)] = []
+        if let daily = config.dailyBudgetUSD { periods.append((calendar.startOfDay(for: now), daily)) }
+        if let monthly = config.monthlyBudgetUSD, let start = calendar.dateInterval(of: .month, for: now)?.start { periods.append((start, monthly)) }
+        return periods
+    }
+
+    static func exceeded(config: RouterConfig, store: any UsageStore, now: Date = Date()) async -> Bool {
+        for period in periods(config: config, now: now) where await store.spent(since: period.start) >= period.cap { return true }
         return false
+    }
+
+    /// The same from totals known without a query; nil when one is not (`ChatLane` then leaves
+    /// the request to the route, which asks the database).
+    static func exceededNow(config: RouterConfig, store: any ImmediateUsageRecording, now: Date = Date()) -> Bool? {
+        var exceeded = false
+        for period in periods(config: config, now: now) {
+            guard let spent = store.spentNow(since: period.start) else { return nil }
+            exceeded = exceeded || spent >= period.cap
+        }
+        return exceeded
     }
 }
