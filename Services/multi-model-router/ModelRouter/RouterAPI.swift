@@ -211,23 +211,27 @@ struct RouterAPI: Sendable {
             var record = finalRecord
             var providerUsage: TokenUsage?
             var producedChars = 0
-            var pending = opened.buffered
-            try await writer.write(chunks.role())
+            /// Counts what an event carries; its chunk for the client, if any.
+            func take(_ event: ChatEvent) -> ByteBuffer? {
+                switch event {
+                case .usage(let u): providerUsage = u
+                case .text(let t): producedChars += t.utf8.count
+                case .toolCallArguments(_, let f): producedChars += f.utf8.count
+                case .toolCallStart(_, _, let n): producedChars += n.utf8.count
+                case .finish: break
+                }
+                return chunks.chunk(for: event)
+            }
+            // The role and what was held back until the first token leave in one write: the
+            // first token reaches the client a write (a hop to the event loop) sooner.
+            var first = chunks.role()
+            for event in opened.buffered {
+                if var data = take(event) { first.writeBuffer(&data) }
+            }
+            try await writer.write(first)
             do {
-                while true {
-                    let event: ChatEvent
-                    if !pending.isEmpty { event = pending.removeFirst() } else {
-                        guard let next = try await opened.stream.next(timeout: idle) else { break }
-                        event = next
-                    }
-                    switch event {
-                    case .usage(let u): providerUsage = u
-                    case .text(let t): producedChars += t.utf8.count
-                    case .toolCallArguments(_, let f): producedChars += f.utf8.count
-                    case .toolCallStart(_, _, let n): producedChars += n.utf8.count
-                    case .finish: break
-                    }
-                    if let data = chunks.chunk(for: event) { try await writer.write(data) }
+                while let event = try await opened.stream.next(timeout: idle) {
+                    if let data = take(event) { try await writer.write(data) }
                 }
             } catch {
                 // Headers are out: the failure can only be told in-band, and never with [DONE].
