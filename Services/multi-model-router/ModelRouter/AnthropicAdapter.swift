@@ -2,7 +2,7 @@ import Foundation
 
 /// Anthropic Messages API: system at top level, `max_tokens` always sent, tool results merged
 /// into one user turn, thinking blocks kept here (keyed by tool-use id) and sent back verbatim.
-struct AnthropicAdapter: ProviderAdapter {
+struct AnthropicAdapter: LookupFreeAdapter {
     let http: UpstreamHTTP
     let memory: ConversationMemory
     static let version = "2023-06-01"
@@ -106,10 +106,6 @@ struct AnthropicAdapter: ProviderAdapter {
 
     func completionRequest(_ request: ChatRequest, deployment: Deployment) -> CompletionRequest {
         CompletionRequest(url: deployment.apiBase + "/v1/messages", headers: headers(deployment), body: body(request, deployment: deployment, stream: false))
-    }
-
-    func readyCompletionRequest(_ request: ChatRequest, deployment: Deployment) -> CompletionRequest? {
-        completionRequest(request, deployment: deployment)
     }
 
     func completionResult(_ json: JSONValue, of call: CompletionRequest, request: ChatRequest, deployment: Deployment) throws -> ChatResult {

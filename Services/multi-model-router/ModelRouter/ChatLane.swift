@@ -76,16 +76,17 @@ final class ChatLaneCall: PipelineCall {
                 return .settled(.reply(reply.pipelineReply))
             }
         }
+        // From here the cache (if any) was asked: the route need not ask it again.
         let dispatcher = api.dispatcher
         // Plain http only: a cloud provider's TLS exchange is AsyncHTTPClient's (and takes far
         // longer than the hand-offs the lane saves).
-        guard let deployment = dispatcher.first(for: call.decision) else { return .settled(routeRest(call)) }
+        guard let deployment = dispatcher.first(for: call.decision) else { return .settled(routeRest(call, cacheAsked: true)) }
         let adapter = dispatcher.adapters.adapter(for: deployment.provider)
         guard let request = adapter.readyCompletionRequest(chat, deployment: deployment),
               let client = adapter.http.plainClient, let target = HTTP1Target(url: request.url),
               // Last: it counts the call against the deployment's rpm/tpm limits.
               dispatcher.limits.admit(deployment, tokens: call.decision.contextTokens) == nil
-        else { return .settled(routeRest(call)) }
+        else { return .settled(routeRest(call, cacheAsked: true)) }
         var headers = HTTPHeaders([("content-type", "application/json")])
         headers.add(contentsOf: request.headers)
         sent = (call, deployment, request, adapter, .now)
@@ -124,10 +125,10 @@ final class ChatLaneCall: PipelineCall {
     }
 
     /// The rest of the route's work in a task: retries, fallbacks, a cache in Redis.
-    private func routeRest(_ call: ChatCall, firstFailure: UpstreamError? = nil) -> PipelineOutcome {
+    private func routeRest(_ call: ChatCall, cacheAsked: Bool = false, firstFailure: UpstreamError? = nil) -> PipelineOutcome {
         .later(cancelOnHangUp: true) { [api] in
             do throws(RouterError) {
-                return try await api.completeChat(call, firstFailure: firstFailure).pipelineReply
+                return try await api.completeChat(call, cacheAsked: cacheAsked, firstFailure: firstFailure).pipelineReply
             } catch {
                 return error.code == RouterError.clientGone.code ? nil : error.reply.pipelineReply
             }

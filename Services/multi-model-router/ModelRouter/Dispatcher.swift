@@ -49,9 +49,14 @@ struct Dispatcher: Sendable {
 
     /// Bookkeeping for a call `first(for:)` chose that answered (from the pipeline lane).
     func succeeded(_ deployment: Deployment, _ result: ChatResult) {
+        answered(deployment)
+        limits.addOutput(deployment, tokens: result.usage.completionTokens)
+    }
+
+    /// A deployment answered: its failure count resets and it shows as up.
+    private func answered(_ deployment: Deployment) {
         health.recordSuccess(deployment)
         Gauge(label: "router_deployment_up", dimensions: [("deployment", deployment.name)]).record(1)
-        limits.addOutput(deployment, tokens: result.usage.completionTokens)
     }
 
     func stream(_ request: ChatRequest, decision: RouteDecision, config: RouterConfig) async throws -> Outcome<OpenedStream> {
@@ -105,8 +110,7 @@ struct Dispatcher: Sendable {
                 do {
                     if let failure = firstFailure.take() { throw failure }
                     let value = try await call(deployment)
-                    health.recordSuccess(deployment)
-                    Gauge(label: "router_deployment_up", dimensions: [("deployment", deployment.name)]).record(1)
+                    answered(deployment)
                     return Outcome(value: value, deployment: deployment, fallbacks: fallbacks, upstreamSeconds: (ContinuousClock.now - start).seconds)
                 } catch let error as UpstreamError {
                     lastError = error

@@ -3,7 +3,7 @@ import Foundation
 /// Gemini `generateContent` / `streamGenerateContent?alt=sse`: roles user/model,
 /// `systemInstruction`, function calls given ids here, and thought signatures stored by call id
 /// and echoed on the next turn.
-struct GeminiAdapter: ProviderAdapter {
+struct GeminiAdapter: LookupFreeAdapter {
     let http: UpstreamHTTP
     let memory: ConversationMemory
 
@@ -114,10 +114,6 @@ struct GeminiAdapter: ProviderAdapter {
 
     func completionRequest(_ request: ChatRequest, deployment: Deployment) -> CompletionRequest {
         CompletionRequest(url: url(deployment, stream: false), headers: headers(deployment), body: body(request))
-    }
-
-    func readyCompletionRequest(_ request: ChatRequest, deployment: Deployment) -> CompletionRequest? {
-        completionRequest(request, deployment: deployment)
     }
 
     func completionResult(_ json: JSONValue, of call: CompletionRequest, request: ChatRequest, deployment: Deployment) throws -> ChatResult {

@@ -2,7 +2,7 @@ import Foundation
 
 /// OpenAI Chat Completions (and any server speaking it): the request passes through with the
 /// provider's model id; the router still reads usage itself.
-struct OpenAIAdapter: ProviderAdapter {
+struct OpenAIAdapter: LookupFreeAdapter {
     let http: UpstreamHTTP
 
     func body(_ request: ChatRequest, deployment: Deployment, stream: Bool) -> JSONValue {
@@ -19,10 +19,6 @@ struct OpenAIAdapter: ProviderAdapter {
 
     func completionRequest(_ request: ChatRequest, deployment: Deployment) -> CompletionRequest {
         CompletionRequest(url: deployment.apiBase + "/chat/completions", headers: headers(deployment), body: body(request, deployment: deployment, stream: false))
-    }
-
-    func readyCompletionRequest(_ request: ChatRequest, deployment: Deployment) -> CompletionRequest? {
-        completionRequest(request, deployment: deployment)
     }
 
     func completionResult(_ json: JSONValue, of call: CompletionRequest, request: ChatRequest, deployment: Deployment) throws -> ChatResult {

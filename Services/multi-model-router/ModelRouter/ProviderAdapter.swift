@@ -26,6 +26,18 @@ extension ProviderAdapter {
     }
 }
 
+/// An adapter whose provider request needs no lookup (all but Ollama's): its one synchronous
+/// builder serves the route and the lane.
+protocol LookupFreeAdapter: ProviderAdapter {
+    func completionRequest(_ request: ChatRequest, deployment: Deployment) -> CompletionRequest
+}
+
+extension LookupFreeAdapter {
+    func readyCompletionRequest(_ request: ChatRequest, deployment: Deployment) -> CompletionRequest? {
+        completionRequest(request, deployment: deployment)
+    }
+}
+
 /// A provider request for a non-streamed answer.
 struct CompletionRequest: Sendable {
     var url: String

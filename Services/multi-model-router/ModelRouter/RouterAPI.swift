@@ -100,10 +100,11 @@ struct RouterAPI: Sendable {
                         cacheKey: CacheKey.make(target: decision.target, body: chat.body))
     }
 
-    /// A non-streamed answer: from the cache, or from the deployments in turn. `firstFailure`: the
-    /// pipeline lane called the first deployment already, and it failed so (the cache was asked).
-    func completeChat(_ call: ChatCall, firstFailure: UpstreamError? = nil) async throws(RouterError) -> ChatReply {
-        if firstFailure == nil, let cacheKey = call.cacheKey, let hit = await cache.get(cacheKey), let (reply, record) = cacheHit(call, hit) {
+    /// A non-streamed answer: from the cache, or from the deployments in turn. `cacheAsked`: the
+    /// pipeline lane asked the cache already and missed. `firstFailure`: the lane called the first
+    /// deployment already, and it failed so (the cache was asked too).
+    func completeChat(_ call: ChatCall, cacheAsked: Bool = false, firstFailure: UpstreamError? = nil) async throws(RouterError) -> ChatReply {
+        if !cacheAsked, firstFailure == nil, let cacheKey = call.cacheKey, let hit = await cache.get(cacheKey), let (reply, record) = cacheHit(call, hit) {
             await usage.record(record)
             return reply
         }
