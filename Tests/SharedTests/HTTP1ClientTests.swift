@@ -2,7 +2,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
-import ServiceKit
+@testable import ServiceKit
 import Synchronization
 import Testing
 import TestSupport
@@ -199,6 +199,113 @@ import TestSupport
         let next = try await client.execute(HTTP1Request(url: "http://127.0.0.1:\(server.port)/next")!)
         #expect(String(buffer: try await next.body.collect(upTo: 16)) == "ok")
         #expect(server.connectionsAccepted == 2)
+    }
+
+    // MARK: - The connection limit per host
+
+    @Test func aBurstBeyondTheConnectionLimitWaitsForFreeConnections() async throws {
+        let server = try await ScriptedHTTPServer.start { request, _ in
+            [.pause(.milliseconds(50)), .write("HTTP/1.1 200 OK\r\nContent-Length: \(request.body.utf8.count)\r\n\r\n\(request.body)")]
+        }
+        defer { server.stop() }
+        var configuration = HTTP1Client.Configuration()
+        configuration.maxConnectionsPerHost = 2
+        let client = HTTP1Client(configuration: configuration)
+        defer { client.closeIdleConnections() }
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        // Eight async calls and four from an event loop at once: all answered, on two connections.
+        let bodies = try await withThrowingTaskGroup(of: String.self) { group in
+            for number in 0..<8 {
+                group.addTask {
+                    let request = HTTP1Request(url: "http://127.0.0.1:\(server.port)/", method: .POST, body: ByteBuffer(string: "async \(number)"))!
+                    return String(buffer: try await client.execute(request, timeout: .seconds(5)).body.collect(upTo: 64))
+                }
+            }
+            for number in 0..<4 {
+                let request = HTTP1Request(url: "http://127.0.0.1:\(server.port)/", method: .POST, body: ByteBuffer(string: "loop \(number)"))!
+                let pending = client.send(request, on: loop, timeout: .seconds(5))
+                group.addTask { String(buffer: try await pending.response.get().body) }
+            }
+            return try await group.reduce(into: Set<String>()) { $0.insert($1) }
+        }
+        #expect(bodies == Set((0..<8).map { "async \($0)" } + (0..<4).map { "loop \($0)" }))
+        #expect(server.connectionsAccepted == 2)
+        #expect(client.pool.openCount("127.0.0.1:\(server.port)") == 2)
+    }
+
+    @Test func aWaitForAConnectionEndsAtItsTimeoutOrCancellation() async throws {
+        let server = try await ScriptedHTTPServer.start { request, _ in
+            [.pause(request.target == "/slow" ? .milliseconds(800) : .zero), .write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")]
+        }
+        defer { server.stop() }
+        var configuration = HTTP1Client.Configuration()
+        configuration.maxConnectionsPerHost = 1
+        let client = HTTP1Client(configuration: configuration)
+        defer { client.closeIdleConnections() }
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let slow = Task { try await client.execute(HTTP1Request(url: "http://127.0.0.1:\(server.port)/slow")!, timeout: .seconds(5)).body.collect(upTo: 16) }
+        #expect(await eventually(within: .seconds(5)) { server.requests.count == 1 })
+        // The one connection is busy: these wait, and give up at their timeout or when cancelled.
+        await #expect(throws: HTTP1ClientError.timeout(.milliseconds(100))) {
+            _ = try await client.execute(HTTP1Request(url: "http://127.0.0.1:\(server.port)/a")!, timeout: .milliseconds(100))
+        }
+        let timedOut = client.send(HTTP1Request(url: "http://127.0.0.1:\(server.port)/b")!, on: loop, timeout: .milliseconds(100))
+        await #expect(throws: HTTP1ClientError.timeout(.milliseconds(100))) { _ = try await timedOut.response.get() }
+        let cancelledAsync = Task { try await client.execute(HTTP1Request(url: "http://127.0.0.1:\(server.port)/c")!, timeout: .seconds(5)) }
+        let cancelledSend = client.send(HTTP1Request(url: "http://127.0.0.1:\(server.port)/d")!, on: loop, timeout: .seconds(5))
+        try await Task.sleep(for: .milliseconds(50))
+        cancelledAsync.cancel()
+        cancelledSend.cancel()
+        await #expect(throws: CancellationError.self) { _ = try await cancelledAsync.value }
+        await #expect(throws: CancellationError.self) { _ = try await cancelledSend.response.get() }
+        #expect(String(buffer: try await slow.value) == "ok")
+        // Nobody is left in the queue: the next call takes the connection, and none of the
+        // requests that gave up was ever sent.
+        let next = try await client.execute(HTTP1Request(url: "http://127.0.0.1:\(server.port)/next")!, timeout: .seconds(5))
+        #expect(String(buffer: try await next.body.collect(upTo: 16)) == "ok")
+        #expect(server.requests.map(\.target) == ["/slow", "/next"])
+        #expect(server.connectionsAccepted == 1)
+    }
+
+    @Test func aClosedConnectionLetsTheNextWaitingRequestConnect() async throws {
+        // Every answer closes its connection: each waiting request opens its own once the one
+        // before it has closed, never two at once.
+        let server = try await ScriptedHTTPServer.start { _, _ in
+            [.pause(.milliseconds(20)), .write("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok"), .close]
+        }
+        defer { server.stop() }
+        var configuration = HTTP1Client.Configuration()
+        configuration.maxConnectionsPerHost = 1
+        let client = HTTP1Client(configuration: configuration)
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let answers = try await withThrowingTaskGroup(of: String.self) { group in
+            for _ in 0..<3 {
+                group.addTask { String(buffer: try await client.execute(HTTP1Request(url: "http://127.0.0.1:\(server.port)/")!, timeout: .seconds(5)).body.collect(upTo: 16)) }
+                let pending = client.send(HTTP1Request(url: "http://127.0.0.1:\(server.port)/")!, on: loop, timeout: .seconds(5))
+                group.addTask { String(buffer: try await pending.response.get().body) }
+            }
+            return try await group.reduce(into: [String]()) { $0.append($1) }
+        }
+        #expect(answers == Array(repeating: "ok", count: 6))
+        #expect(server.connectionsAccepted == 6)
+        #expect(await eventually(within: .seconds(5)) { client.pool.openCount("127.0.0.1:\(server.port)") == 0 })
+    }
+
+    @Test func aFailedConnectFreesItsPlace() async throws {
+        // Nothing listens on this port: each connect fails, and its place goes to the next request.
+        let port = try await ScriptedHTTPServer.start { _, _ in [] }
+        let closedPort = port.port
+        port.stop()
+        try await Task.sleep(for: .milliseconds(50))
+        var configuration = HTTP1Client.Configuration()
+        configuration.maxConnectionsPerHost = 1
+        let client = HTTP1Client(configuration: configuration)
+        for _ in 0..<3 {
+            await #expect(throws: HTTP1ClientError.self) {
+                _ = try await client.execute(HTTP1Request(url: "http://127.0.0.1:\(closedPort)/")!, timeout: .seconds(2))
+            }
+        }
+        #expect(client.pool.openCount("127.0.0.1:\(closedPort)") == 0)
     }
 
     // MARK: - From an event loop (`send(_:on:)`, the gateway's fast lane)

@@ -12,8 +12,9 @@ import Synchronization
 /// call, a bare NIO one 0.19), which alone is most of the 0.5 ms a gateway hop may add. It does only
 /// what those hot paths need: pooled keep-alive connections, one request at a time per connection,
 /// a timeout until the response head, a response size cap, cancellation, and a streamed body (MCP
-/// answers may be event streams). No TLS, proxies, redirects or HTTP/2: `http://` URLs only, every
-/// other URL is for AsyncHTTPClient.
+/// answers may be event streams), at most `maxConnectionsPerHost` connections to one host (more
+/// requests wait their turn, within their timeout). No TLS, proxies, redirects or HTTP/2:
+/// `http://` URLs only, every other URL is for AsyncHTTPClient.
 ///
 /// ```swift
 /// let client = HTTP1Client.shared
@@ -28,6 +29,10 @@ public final class HTTP1Client: Sendable {
         public var idleTimeout: Duration = .seconds(4)
         /// Idle connections kept per host and port; more are closed when released.
         public var maxIdlePerHost = 256
+        /// Open connections per host and port, idle or busy: a burst of calls beyond it waits for
+        /// a connection instead of opening more sockets than a small server (a Python shard,
+        /// Ollama) should have to accept. Above the benchmarks' 128 concurrent calls.
+        public var maxConnectionsPerHost = 256
         public init() {}
     }
 
@@ -43,11 +48,14 @@ public final class HTTP1Client: Sendable {
     public init(eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, configuration: Configuration = .init()) {
         self.group = eventLoopGroup
         self.configuration = configuration
-        self.pool = HTTP1ConnectionPool(maxIdlePerHost: configuration.maxIdlePerHost, idleTimeout: TimeAmount(configuration.idleTimeout))
+        self.pool = HTTP1ConnectionPool(
+            maxIdlePerHost: configuration.maxIdlePerHost, maxPerHost: configuration.maxConnectionsPerHost,
+            idleTimeout: TimeAmount(configuration.idleTimeout))
     }
 
-    /// Sends `request` and returns once the response head has arrived, within `timeout`. Read or
-    /// drop the body: a body dropped unread closes its connection instead of reusing it.
+    /// Sends `request` and returns once the response head has arrived, within `timeout` (a wait
+    /// for a free connection included). Read or drop the body: a body dropped unread closes its
+    /// connection instead of reusing it.
     /// Cancelling the calling task closes the connection and throws `CancellationError`.
     ///
     /// With `wholeResponseTimeout` the request fails with `.timeout` unless its body has ended by
@@ -55,18 +63,22 @@ public final class HTTP1Client: Sendable {
     public func execute(
         _ request: HTTP1Request, timeout: Duration = .seconds(60), wholeResponseTimeout: Duration? = nil, maxResponseBytes: Int = 16 << 20
     ) async throws -> HTTP1Response {
+        let started = ContinuousClock.now
         // A pooled connection can close between checkout and use (its idle timer, the server):
         // then nothing was sent and one fresh connection is safe to try.
         for attempt in 0..<2 {
             try Task.checkCancellation()
-            let connection = try await checkout(request.target, fresh: attempt > 0)
+            let limit = min(timeout, wholeResponseTimeout ?? timeout)
+            let (connection, didWait) = try await checkout(request.target, fresh: attempt > 0, deadline: started + limit, timeout: limit)
+            // A wait for a free connection counts against the timeouts.
+            let waited = didWait ? ContinuousClock.now - started : .zero
             let id = requestCounter.add(1, ordering: .relaxed).newValue
             do {
                 return try await withTaskCancellationHandler {
                     try await withCheckedThrowingContinuation { continuation in
                         connection.channel.eventLoop.execute {
                             connection.handler.value.start(
-                                request, id: id, timeout: timeout, wholeResponseTimeout: wholeResponseTimeout,
+                                request, id: id, timeout: max(.zero, timeout - waited), wholeResponseTimeout: wholeResponseTimeout.map { max(.zero, $0 - waited) },
                                 maxResponseBytes: maxResponseBytes, waiter: .streaming(continuation))
                         }
                     }
@@ -96,9 +108,13 @@ public final class HTTP1Client: Sendable {
         let promise = eventLoop.makePromise(of: HTTP1CollectedResponse.self)
         let current = Mutex<HTTP1PooledConnection?>(nil)
         let cancelled = Atomic<Bool>(false)
+        let place = QueuePlace()
+        let deadline = NIODeadline.now() + TimeAmount(timeout)
+        let pool = self.pool
+        let key = request.target.hostKey
         @Sendable func attempt(fresh: Bool) {
             guard !cancelled.load(ordering: .relaxed) else { return promise.fail(CancellationError()) }
-            checkout(request.target, on: eventLoop, fresh: fresh).whenComplete { result in
+            checkout(request.target, on: eventLoop, fresh: fresh, deadline: deadline, timeout: timeout, place: place).whenComplete { result in
                 switch result {
                 case .failure(let error): promise.fail(error)
                 case .success(let connection):
@@ -115,9 +131,11 @@ public final class HTTP1Client: Sendable {
                         case .failure(let error): promise.fail(error)
                         }
                     }
+                    // A wait for a free connection counts against the timeout.
+                    let remaining = place.waited.load(ordering: .relaxed) ? Duration.nanoseconds(max(0, (deadline - .now()).nanoseconds)) : timeout
                     connection.channel.eventLoop.execute {
                         connection.handler.value.start(
-                            request, id: id, timeout: timeout, wholeResponseTimeout: timeout, maxResponseBytes: maxResponseBytes,
+                            request, id: id, timeout: remaining, wholeResponseTimeout: remaining, maxResponseBytes: maxResponseBytes,
                             waiter: .collecting(answer))
                     }
                 }
@@ -126,6 +144,7 @@ public final class HTTP1Client: Sendable {
         attempt(fresh: false)
         return HTTP1PendingResponse(response: promise.futureResult) {
             cancelled.store(true, ordering: .relaxed)
+            if let waiter = place.waiterID.withLock({ $0 }) { pool.stopWaiting(key, waiter, with: CancellationError()) }
             guard let connection = current.withLock({ $0 }) else { return }
             connection.channel.eventLoop.execute { connection.handler.value.abandon(id) }
         }
@@ -140,9 +159,64 @@ public final class HTTP1Client: Sendable {
     }
 
     /// `checkout` for event-loop callers: an idle connection on `eventLoop`, or a new one there
-    /// (one more connection per event loop, instead of two thread hops on every call).
-    private func checkout(_ target: HTTP1Target, on eventLoop: any EventLoop, fresh: Bool) -> EventLoopFuture<HTTP1PooledConnection> {
-        if !fresh, let idle = pool.take(target.hostKey, on: eventLoop) { return eventLoop.makeSucceededFuture(idle) }
+    /// (one more connection per event loop, instead of two thread hops on every call); at the
+    /// limit, any idle one, or the next one released (`place` tells the request's place in the
+    /// queue while it waits).
+    private func checkout(
+        _ target: HTTP1Target, on eventLoop: any EventLoop, fresh: Bool, deadline: NIODeadline, timeout: Duration,
+        place: QueuePlace
+    ) -> EventLoopFuture<HTTP1PooledConnection> {
+        let key = target.hostKey
+        switch pool.checkout(key, on: eventLoop, preferringLoop: true, fresh: fresh) {
+        case .idle(let connection): return eventLoop.makeSucceededFuture(connection)
+        case .connect: return connect(target, on: eventLoop)
+        case .wait(let released, let id):
+            place.waiterID.withLock { $0 = id }
+            place.waited.store(true, ordering: .relaxed)
+            let pool = self.pool
+            let timer = eventLoop.scheduleTask(deadline: deadline) {
+                pool.stopWaiting(key, id, with: HTTP1ClientError.timeout(timeout))
+            }
+            return released.flatMap { connection in
+                timer.cancel()
+                place.waiterID.withLock { $0 = nil }
+                return connection.map { eventLoop.makeSucceededFuture($0) } ?? self.connect(target, on: eventLoop)
+            }.flatMapErrorThrowing { error in
+                timer.cancel()
+                place.waiterID.withLock { $0 = nil }
+                throw error
+            }
+        }
+    }
+
+    /// `checkout` for async callers: any idle connection, else a new one, else the next one
+    /// released. `waited`: it had to wait.
+    private func checkout(
+        _ target: HTTP1Target, fresh: Bool, deadline: ContinuousClock.Instant, timeout: Duration
+    ) async throws -> (connection: HTTP1PooledConnection, waited: Bool) {
+        let key = target.hostKey
+        let eventLoop = group.next()
+        switch pool.checkout(key, on: eventLoop, preferringLoop: false, fresh: fresh) {
+        case .idle(let connection): return (connection, false)
+        case .connect: return (try await connect(target, on: eventLoop).get(), false)
+        case .wait(let released, let id):
+            let pool = self.pool
+            let timer = eventLoop.scheduleTask(in: TimeAmount(max(.zero, deadline - .now))) {
+                pool.stopWaiting(key, id, with: HTTP1ClientError.timeout(timeout))
+            }
+            defer { timer.cancel() }
+            let connection = try await withTaskCancellationHandler {
+                try await released.get()
+            } onCancel: {
+                pool.stopWaiting(key, id, with: CancellationError())
+            }
+            if let connection { return (connection, true) }
+            return (try await connect(target, on: eventLoop).get(), true)
+        }
+    }
+
+    /// Opens a connection counted by the pool's `checkout` (which `connectFailed` uncounts).
+    private func connect(_ target: HTTP1Target, on eventLoop: any EventLoop) -> EventLoopFuture<HTTP1PooledConnection> {
         let pool = self.pool
         let key = target.hostKey
         return ClientBootstrap(group: eventLoop)
@@ -160,30 +234,17 @@ public final class HTTP1Client: Sendable {
                 return HTTP1PooledConnection(channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop))
             }
             .flatMapErrorThrowing { error in
+                pool.connectFailed(key)
                 throw HTTP1ClientError.connect("\(target.host):\(target.port)", reason: "\(error)")
             }
     }
+}
 
-    private func checkout(_ target: HTTP1Target, fresh: Bool) async throws -> HTTP1PooledConnection {
-        if !fresh, let idle = pool.take(target.hostKey) { return idle }
-        let pool = self.pool
-        let key = target.hostKey
-        do {
-            return try await ClientBootstrap(group: group)
-                .connectTimeout(TimeAmount(configuration.connectTimeout))
-                .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                .connect(host: target.host, port: target.port) { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        let handler = HTTP1ClientHandler(key: key, pool: pool)
-                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                        try channel.pipeline.syncOperations.addHandler(handler)
-                        return HTTP1PooledConnection(channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop))
-                    }
-                }
-        } catch {
-            throw HTTP1ClientError.connect("\(target.host):\(target.port)", reason: "\(error)")
-        }
-    }
+/// An event-loop request's place in the queue for a connection, so a cancel can take it out.
+private final class QueuePlace: Sendable {
+    let waiterID = Mutex<Int?>(nil)
+    /// It waited: the time counts against its timeout.
+    let waited = Atomic<Bool>(false)
 }
 
 /// Why an `HTTP1Client` request failed.

@@ -148,7 +148,7 @@ final class HTTP1ClientHandler: ChannelInboundHandler {
             if keepAlive, pool.release(key, connection) {
                 timer = context.eventLoop.assumeIsolated().scheduleTask(in: pool.idleTimeout) {
                     guard case .idle = self.state else { return }
-                    self.pool.remove(self.key, context.channel)
+                    self.pool.dropIdle(self.key, context.channel)
                     self.state = .closed
                     context.close(promise: nil)
                 }
@@ -175,7 +175,7 @@ final class HTTP1ClientHandler: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         fail(HTTP1ClientError.connectionClosed)
         state = .closed
-        pool.remove(key, context.channel)
+        pool.closed(key, context.channel)
         context.fireChannelInactive()
     }
 
