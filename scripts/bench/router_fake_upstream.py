@@ -1,8 +1,12 @@
 """A minimal, fast OpenAI chat-completions upstream for the router benchmark (raw asyncio HTTP/1.1
-with keep-alive), so the upstream's own cost stays small next to what is measured."""
+with keep-alive), so the upstream's own cost stays small next to what is measured. A request for a
+model whose name ends in "-slow" is answered after SLOW_SECONDS, as a real model takes time: many
+requests are then in flight at once without the machine's two cores being saturated."""
 import asyncio
 import json
 import sys
+
+SLOW_SECONDS = 0.1
 
 REPLY = json.dumps({"id": "chatcmpl-bench", "object": "chat.completion", "created": 0, "model": "gpt-4o",
                     "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello!"}, "finish_reason": "stop"}],
@@ -30,7 +34,10 @@ async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
                 if line.lower().startswith(b"content-length:"):
                     length = int(line.split(b":")[1])
             body = await reader.readexactly(length) if length else b""
-            if b'"stream":true' in body.replace(b" ", b""):
+            compact = body.replace(b" ", b"")
+            if b'-slow"' in compact:
+                await asyncio.sleep(SLOW_SECONDS)
+            if b'"stream":true' in compact:
                 payload, ctype = STREAM, b"text/event-stream"
             else:
                 payload, ctype = REPLY, b"application/json"

@@ -50,14 +50,27 @@ func openSession(_ client: HTTPClient, _ url: String) async throws -> String {
     return session!
 }
 
-func callBody(_ tool: String, id: Int) -> String {
-    #"{"jsonrpc":"2.0","id":\#(id),"method":"tools/call","params":{"name":"\#(tool)","arguments":{"text":"benchmark"}}}"#
+/// A tool and what to call it with: `echo` (answers at once, the answer contains the text) or the
+/// fixture's `slow` (answers after `ms`, as a real tool takes time).
+struct ToolCall: Sendable {
+    let name: String
+    let arguments: String
+    /// A word the answer contains.
+    let answerMarker: String
+    let takesMilliseconds: Int
+
+    static func echo(_ name: String) -> ToolCall { ToolCall(name: name, arguments: #"{"text":"benchmark"}"#, answerMarker: "benchmark", takesMilliseconds: 0) }
+    static func slow(_ name: String, ms: Int) -> ToolCall { ToolCall(name: name, arguments: #"{"ms":\#(ms)}"#, answerMarker: "waited", takesMilliseconds: ms) }
+}
+
+func callBody(_ tool: ToolCall, id: Int) -> String {
+    #"{"jsonrpc":"2.0","id":\#(id),"method":"tools/call","params":{"name":"\#(tool.name)","arguments":\#(tool.arguments)}}"#
 }
 
 let modernMeta = #""_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"bench","version":"1"},"io.modelcontextprotocol/clientCapabilities":{}}"#
 
-func modernCallBody(_ tool: String, id: Int) -> String {
-    #"{"jsonrpc":"2.0","id":\#(id),"method":"tools/call","params":{"name":"\#(tool)","arguments":{"text":"benchmark"},\#(modernMeta)}}"#
+func modernCallBody(_ tool: ToolCall, id: Int) -> String {
+    #"{"jsonrpc":"2.0","id":\#(id),"method":"tools/call","params":{"name":"\#(tool.name)","arguments":\#(tool.arguments),\#(modernMeta)}}"#
 }
 
 /// `calls` tool calls at `concurrency` workers, each worker with its own session.
@@ -65,17 +78,21 @@ func modernCallBody(_ tool: String, id: Int) -> String {
 /// `pidVariable` names the proxy whose CPU time the timed calls cost (opening, warming up and
 /// closing the sessions excluded: at concurrency 128 the handshakes alone were a third of it).
 func measureCalls(
-    _ client: HTTPClient, url: String, tool: String, concurrency: Int, calls: Int, modern: Bool = false, pidVariable: String? = nil
+    _ client: HTTPClient, url: String, tool: ToolCall, concurrency: Int, calls: Int, modern: Bool = false, pidVariable: String? = nil
 ) async throws -> Samples {
     var sessions: [String?] = []
     for _ in 0..<concurrency { sessions.append(modern ? nil : try await openSession(client, url)) }
     let send: @Sendable (String?, Int) async throws -> String = { session, id in
         modern
-            ? try await post(client, url, modernCallBody(tool, id: id), session: nil, modern: ("tools/call", tool)).1
+            ? try await post(client, url, modernCallBody(tool, id: id), session: nil, modern: ("tools/call", tool.name)).1
             : try await post(client, url, callBody(tool, id: id), session: session).1
     }
-    // Warm up connections and caches.
-    for session in sessions { _ = try await send(session, 0) }
+    // Warm up connections and caches: every worker at once, so as many connections are open (and a
+    // slow tool's wait is paid once, not once per worker).
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for session in sessions { group.addTask { _ = try await send(session, 0) } }
+        try await group.waitForAll()
+    }
     let perWorker = max(1, calls / concurrency)
     let cpuBefore = cpuSeconds(pidVariable)
     let started = ContinuousClock.now
@@ -84,11 +101,15 @@ func measureCalls(
             group.addTask {
                 var samples: [Double] = []
                 samples.reserveCapacity(perWorker)
+                // A slow tool: workers start spread over one call's time, as independent clients
+                // would, not in step (in step, every round trip is a burst of `concurrency` calls
+                // that queue for the cores however idle they are in between).
+                if tool.takesMilliseconds > 0 { try await Task.sleep(for: .milliseconds(Int.random(in: 0..<tool.takesMilliseconds))) }
                 for i in 0..<perWorker {
                     let t0 = ContinuousClock.now
                     let text = try await send(session, i + 1)
                     samples.append(Double((ContinuousClock.now - t0) / .nanoseconds(1)) / 1e6)
-                    guard text.contains("benchmark") else { throw BenchError.noResult(text) }
+                    guard text.contains(tool.answerMarker) else { throw BenchError.noResult(text) }
                 }
                 return samples
             }
@@ -185,20 +206,34 @@ func cpuSeconds(_ pidVariable: String?) -> Double? {
 print("| concurrency | client era at the gateway | direct p50 ms | direct p99 ms | direct calls/s | gateway p50 ms | gateway p99 ms | gateway calls/s | added p50 ms | added p99 ms | proxy CPU ms/call |")
 print("|---|---|---|---|---|---|---|---|---|---|---|")
 // BENCH_LEVELS=1,32 narrows the run for quick A/B comparisons while working on the gateway.
-let levels = ProcessInfo.processInfo.environment["BENCH_LEVELS"].map { $0.split(separator: ",").compactMap { Int($0) } } ?? [1, 32, 128]
+let environment = ProcessInfo.processInfo.environment
+func levelList(_ variable: String, _ fallback: [Int]) -> [Int] {
+    environment[variable].map { $0.split(separator: ",").compactMap { Int($0) } } ?? fallback
+}
+/// A level: its concurrency, and how long the tool takes (0: `echo`, at once). The slow levels
+/// (BENCH_SLOW_LEVELS, BENCH_SLOW_MS, tools named by BENCH_SLOW_TOOLS=<gateway tool>:<shard tool>)
+/// keep that many calls in flight without saturating the two cores, as real tools take time:
+/// the added latency is then the gateway's, not the queue's.
+let slowMilliseconds = Int(environment["BENCH_SLOW_MS"] ?? "") ?? 200
+let slowTools = environment["BENCH_SLOW_TOOLS"].map { $0.split(separator: ":").map(String.init) }
+let levels = levelList("BENCH_LEVELS", [1, 32, 128]).map { ($0, 0) }
+    + (slowTools == nil ? [] : levelList("BENCH_SLOW_LEVELS", [32, 128]).map { ($0, slowMilliseconds) })
 /// Targets are measured in interleaved rounds (direct, forwarder, gateway, direct, ...), so a
 /// slow spell of this shared machine lands on every column alike instead of on one of them.
 let interleavedRounds = 8
 struct Target {
     let label: String
     let url: String
-    let tool: String
+    let tool: ToolCall
     let modern: Bool
     /// The environment variable naming the proxy process whose CPU time is measured.
     let pidVariable: String?
 }
-for concurrency in levels {
-    var targets = [Target(label: "direct", url: shardURL, tool: shardTool, modern: false, pidVariable: nil)]
+for (concurrency, toolMilliseconds) in levels {
+    let shardCall = toolMilliseconds == 0 ? ToolCall.echo(shardTool) : ToolCall.slow(slowTools![1], ms: toolMilliseconds)
+    let gatewayCall = toolMilliseconds == 0 ? ToolCall.echo(gatewayTool) : ToolCall.slow(slowTools![0], ms: toolMilliseconds)
+    let level = toolMilliseconds == 0 ? "\(concurrency)" : "\(concurrency), tool takes \(toolMilliseconds) ms"
+    var targets = [Target(label: "direct", url: shardURL, tool: shardCall, modern: false, pidVariable: nil)]
     // Forwarders in front of the same shard, doing no MCP work: what one more hop costs on the
     // services' stack (Tests/Benchmarks/ProxyFloor, with AsyncHTTPClient or with ServiceKit's
     // HTTP1Client, what the gateway uses for plain-http shards), on bare SwiftNIO (Tests/Benchmarks/NIOFloor)
@@ -213,13 +248,14 @@ for concurrency in levels {
     ]
     for (prefix, label) in forwarders {
         if let url = ProcessInfo.processInfo.environment[prefix + "_URL"] {
-            targets.append(Target(label: label, url: url, tool: shardTool, modern: false, pidVariable: prefix + "_PID"))
+            targets.append(Target(label: label, url: url, tool: shardCall, modern: false, pidVariable: prefix + "_PID"))
         }
     }
-    targets.append(Target(label: "2025-11-25 (session)", url: gatewayURL, tool: gatewayTool, modern: false, pidVariable: "BENCH_GATEWAY_PID"))
-    targets.append(Target(label: "2026-07-28 (stateless)", url: gatewayURL, tool: gatewayTool, modern: true, pidVariable: "BENCH_GATEWAY_PID"))
+    targets.append(Target(label: "2025-11-25 (session)", url: gatewayURL, tool: gatewayCall, modern: false, pidVariable: "BENCH_GATEWAY_PID"))
+    targets.append(Target(label: "2026-07-28 (stateless)", url: gatewayURL, tool: gatewayCall, modern: true, pidVariable: "BENCH_GATEWAY_PID"))
     var measured = Array(repeating: Samples(), count: targets.count)
-    let callsPerRound = max(concurrency, calls / interleavedRounds)
+    // Slow levels: fewer calls (each takes the tool's time), at least two per worker a round.
+    let callsPerRound = toolMilliseconds == 0 ? max(concurrency, calls / interleavedRounds) : max(2 * concurrency, calls / (4 * interleavedRounds))
     for _ in 0..<interleavedRounds {
         for (index, target) in targets.enumerated() {
             let batch = try await measureCalls(
@@ -233,7 +269,7 @@ for concurrency in levels {
         let via = measured[index].stats
         let served = Double(measured[index].latencies.count)
         let cpuPerCall = measured[index].cpuSeconds.map { fmt($0 * 1000 / served) } ?? "-"
-        print("| \(concurrency) | \(target.label) | \(fmt(direct.p50)) | \(fmt(direct.p99)) | \(Int(direct.perSecond)) | \(fmt(via.p50)) | \(fmt(via.p99)) | \(Int(via.perSecond)) | \(fmt(via.p50 - direct.p50)) | \(fmt(via.p99 - direct.p99)) | \(cpuPerCall) |")
+        print("| \(level) | \(target.label) | \(fmt(direct.p50)) | \(fmt(direct.p99)) | \(Int(direct.perSecond)) | \(fmt(via.p50)) | \(fmt(via.p99)) | \(Int(via.perSecond)) | \(fmt(via.p50 - direct.p50)) | \(fmt(via.p99 - direct.p99)) | \(cpuPerCall) |")
     }
 }
 let rounds = Int(ProcessInfo.processInfo.environment["BENCH_HANDSHAKES"] ?? "") ?? 500
