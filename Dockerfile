@@ -23,8 +23,8 @@ COPY . .
 # The cache mount keeps .build between image builds (all products share it; SwiftPM's lock
 # serialises parallel builds), so a rebuild compiles only what changed.
 RUN --mount=type=cache,target=/src/.build \
-    swift build -c release --static-swift-stdlib --product "${PRODUCT}" \
- && bin="$(swift build -c release --static-swift-stdlib --show-bin-path)" \
+    scripts/release-build --product "${PRODUCT}" \
+ && bin="$(scripts/release-build --show-bin-path)" \
  && mkdir -p /out \
  && cp "$bin/${PRODUCT}" /out/ \
  && strip /out/"${PRODUCT}" \

@@ -29,12 +29,23 @@ let nio: [Target.Dependency] = [
 /// What every service library needs from Shared.
 let serviceBase: [Target.Dependency] = ["ServiceKit", "MCPShared", mcp, hummingbird, asyncHTTPClient, logging, metrics, serviceLifecycle] + nio
 
-/// The services' release builds (the images, the benchmarks) link with the toolchain's lld and pack
-/// relative relocations (DT_RELR; glibc 2.36, Debian bookworm, reads them): otherwise the loader
-/// reads a 3.3 MB relocation table at every start, and it stays resident. Gateway idle RSS 41.7 →
-/// 38.2 MB, measured; unlike linking without PIE this keeps address-space randomisation.
+/// The services' release builds (the images, the benchmarks) link with the toolchain's lld and:
+/// - pack relative relocations (DT_RELR; glibc 2.36, Debian bookworm, reads them): otherwise the
+///   loader reads a 3.3 MB relocation table at every start, and it stays resident;
+/// - lay out first the functions a running service uses (Services/link-order.txt, written by
+///   scripts/link-order/generate; scripts/release-build compiles one section per function): the
+///   kernel maps code in 64 KB blocks around each page touched, and the few megabytes in use
+///   were spread over 30 MB of code;
+/// - export no symbols dynamically (the Swift driver exports all 42,000): the loader searched that
+///   table for every symbol of libcurl's dependencies, and its pages stayed resident.
+/// Gateway idle RSS 41.7 → 38.2 MB with the first, → 28 to 31 MB with the others (docs/BENCHMARKS.md).
+let linkOrderFile = Context.packageDirectory + "/Services/link-order.txt"
 let serviceLinking: [LinkerSetting] = [
-    .unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"], .when(platforms: [.linux], configuration: .release)),
+    .unsafeFlags([
+        "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
+        "-Xlinker", "--symbol-ordering-file=\(linkOrderFile)", "-Xlinker", "--no-warn-symbol-ordering",
+        "-Xlinker", "--no-export-dynamic",
+    ], .when(platforms: [.linux], configuration: .release)),
 ]
 
 let package = Package(

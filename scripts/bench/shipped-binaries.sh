@@ -1,5 +1,5 @@
 # Sourced by the benchmark scripts: `shipped_binaries DIR PRODUCT...` builds each product as the
-# images ship it (Dockerfile: release, --static-swift-stdlib, stripped) and copies it to DIR, so
+# images ship it (Dockerfile: scripts/release-build, stripped) and copies it to DIR, so
 # latency and memory are measured on what runs on Waldorf. Its own build folder,
 # .build-release-static (git-ignored), keeps rebuilds incremental. Static Foundation links libcurl:
 # needs libcurl4-openssl-dev (as in the Dockerfile's build stage).
@@ -11,9 +11,9 @@ shipped_binaries() {
     return 1
   fi
   for product in "$@"; do
-    swift build -c release --static-swift-stdlib --scratch-path .build-release-static --product "$product" >/dev/null
+    scripts/release-build --scratch-path .build-release-static --product "$product" >/dev/null
   done
-  bin=$(swift build -c release --static-swift-stdlib --scratch-path .build-release-static --show-bin-path)
+  bin=$(scripts/release-build --scratch-path .build-release-static --show-bin-path)
   for product in "$@"; do
     cp "$bin/$product" "$dir/$product"
     strip "$dir/$product"
