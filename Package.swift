@@ -35,7 +35,7 @@ let serviceBase: [Target.Dependency] = ["ServiceKit", "MCPShared", mcp, hummingb
 /// - lay out first the functions a running service uses (Services/link-order.txt, written by
 ///   scripts/link-order/generate; scripts/release-build compiles one section per function): the
 ///   kernel maps code in 64 KB blocks around each page touched, and the few megabytes in use
-///   were spread over 30 MB of code;
+///   were spread over 30 MB of code (SwiftPM does not track the file: a changed one needs a relink);
 /// - export no symbols dynamically (the Swift driver exports all 42,000): the loader searched that
 ///   table for every symbol of libcurl's dependencies, and its pages stayed resident.
 /// Gateway idle RSS 41.7 → 38.2 MB with the first, → 28 to 31 MB with the others (docs/BENCHMARKS.md).
