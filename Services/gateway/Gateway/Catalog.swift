@@ -224,10 +224,16 @@ final class Catalog: Sendable {
 
     /// Counts a finished call (`gateway_tool_calls_total`) and times it.
     static func recordCall(shard: String, tool: String, outcome: String, started: ContinuousClock.Instant) {
-        Counter(label: "gateway_tool_calls_total", dimensions: [("shard", shard), ("tool", tool), ("outcome", outcome)]).increment()
-        Timer(label: "gateway_tool_call_duration_seconds", dimensions: [("shard", shard)], preferredDisplayUnit: .seconds)
-            .recordNanoseconds(Int64((ContinuousClock.now - started) / .nanoseconds(1)))
+        callCounters.for(shard, tool, outcome).increment()
+        callDurations.for(shard).recordNanoseconds(Int64((ContinuousClock.now - started) / .nanoseconds(1)))
     }
+
+    private static let callCounters = MetricHandles(["shard", "tool", "outcome"]) { Counter(label: "gateway_tool_calls_total", dimensions: $0) }
+    private static let callDurations = MetricHandles(["shard"]) {
+        Timer(label: "gateway_tool_call_duration_seconds", dimensions: $0, preferredDisplayUnit: .seconds)
+    }
+    /// Calls `FastToolCalls` took, by shard.
+    static let fastLaneCalls = MetricHandles(["shard"]) { Counter(label: "gateway_fast_lane_calls_total", dimensions: $0) }
 
     /// The error a client sees when a call failed in transport; the shard is probed at once
     /// (it is likely down) rather than in 15 s.

@@ -70,7 +70,7 @@ struct FastToolCall: PipelineCall, Sendable {
     /// session's call can be cancelled by the client's `notifications/cancelled` from then on.
     func start(on eventLoop: any EventLoop) -> PipelineStart {
         guard let pending = transport.post(message, on: eventLoop, timeout: catalog.toolCallTimeout) else { return .settled(normalPath()) }
-        Counter(label: "gateway_fast_lane_calls_total", dimensions: [("shard", shard)]).increment()
+        Catalog.fastLaneCalls.for(shard).increment()
         if case .session(let session, let registry, let requestID) = era,
            let token = registry.track(sessionID: session, requestID: requestID.value, cancel: { pending.cancel() }) {
             pending.response.whenComplete { _ in registry.finished(sessionID: session, requestID: requestID.value, token: token) }

@@ -240,12 +240,15 @@ struct ModernMCP: Sendable {
         init(_ params: [String: Any], body: Data) throws {
             guard let name = params["name"] as? String else { throw MCPError.invalidParams("tools/call needs params.name, a string") }
             self.name = name
-            switch params["arguments"] {
-            case nil, is NSNull: arguments = nil
-            case let object as [String: Any]:
+            // The object case first: `is NSNull` on a dictionary is a slow dynamic cast.
+            let value = params["arguments"]
+            if let object = value as? [String: Any] {
                 arguments = try RawJSON.member("params", "arguments", in: body)
                     ?? JSONSerialization.data(withJSONObject: object, options: .withoutEscapingSlashes)
-            default: throw MCPError.invalidParams("tools/call params.arguments must be an object")
+            } else if value == nil || value is NSNull {
+                arguments = nil
+            } else {
+                throw MCPError.invalidParams("tools/call params.arguments must be an object")
             }
         }
     }

@@ -21,7 +21,7 @@ struct TrustedNetworks: Sendable {
     }
 
     func contains(_ address: SocketAddress?) -> Bool {
-        guard let ip = address?.ipAddress, let bytes = Self.bytes(of: ip) else { return false }
+        guard !ranges.isEmpty, let address, let bytes = Self.bytes(of: address) else { return false }
         return ranges.contains { range in
             guard range.bytes.count == bytes.count else { return false }
             var remaining = range.prefix
@@ -32,6 +32,15 @@ struct TrustedNetworks: Sendable {
                 remaining -= bits
             }
             return true
+        }
+    }
+
+    /// A peer's address bytes as the socket gave them (every tool call asks: no text round trip).
+    static func bytes(of address: SocketAddress) -> [UInt8]? {
+        switch address {
+        case .v4(let v4): withUnsafeBytes(of: v4.address.sin_addr) { Array($0) }
+        case .v6(let v6): withUnsafeBytes(of: v6.address.sin6_addr) { Array($0) }
+        case .unixDomainSocket: nil
         }
     }
 

@@ -106,21 +106,18 @@ public final class HTTP1Client: Sendable {
     ) -> HTTP1PendingResponse {
         let id = requestCounter.add(1, ordering: .relaxed).newValue
         let promise = eventLoop.makePromise(of: HTTP1CollectedResponse.self)
-        let current = Mutex<HTTP1PooledConnection?>(nil)
-        let cancelled = Atomic<Bool>(false)
-        let place = QueuePlace()
+        let state = SendState()
         let deadline = NIODeadline.now() + TimeAmount(timeout)
         let pool = self.pool
         let key = request.target.hostKey
         @Sendable func attempt(fresh: Bool) {
-            guard !cancelled.load(ordering: .relaxed) else { return promise.fail(CancellationError()) }
-            checkout(request.target, on: eventLoop, fresh: fresh, deadline: deadline, timeout: timeout, place: place).whenComplete { result in
+            guard !state.isCancelled else { return promise.fail(CancellationError()) }
+            checkout(request.target, on: eventLoop, fresh: fresh, deadline: deadline, timeout: timeout, state: state).whenComplete { result in
                 switch result {
                 case .failure(let error): promise.fail(error)
                 case .success(let connection):
-                    current.withLock { $0 = connection }
-                    // A cancel that came before `current` was set has not reached this connection.
-                    if cancelled.load(ordering: .relaxed) {
+                    // A cancel that came before the connection was recorded has not reached it.
+                    if state.use(connection) {
                         connection.channel.eventLoop.execute { connection.handler.value.abandon(id) }
                     }
                     let answer = connection.channel.eventLoop.makePromise(of: HTTP1CollectedResponse.self)
@@ -132,7 +129,7 @@ public final class HTTP1Client: Sendable {
                         }
                     }
                     // A wait for a free connection counts against the timeout.
-                    let remaining = place.waited.load(ordering: .relaxed) ? Duration.nanoseconds(max(0, (deadline - .now()).nanoseconds)) : timeout
+                    let remaining = state.waited ? Duration.nanoseconds(max(0, (deadline - .now()).nanoseconds)) : timeout
                     connection.channel.eventLoop.execute {
                         connection.handler.value.start(
                             request, id: id, timeout: remaining, wholeResponseTimeout: remaining, maxResponseBytes: maxResponseBytes,
@@ -143,9 +140,9 @@ public final class HTTP1Client: Sendable {
         }
         attempt(fresh: false)
         return HTTP1PendingResponse(response: promise.futureResult) {
-            cancelled.store(true, ordering: .relaxed)
-            if let waiter = place.waiterID.withLock({ $0 }) { pool.stopWaiting(key, waiter, with: CancellationError()) }
-            guard let connection = current.withLock({ $0 }) else { return }
+            let (waiter, connection) = state.cancel()
+            if let waiter { pool.stopWaiting(key, waiter, with: CancellationError()) }
+            guard let connection else { return }
             connection.channel.eventLoop.execute { connection.handler.value.abandon(id) }
         }
     }
@@ -164,26 +161,25 @@ public final class HTTP1Client: Sendable {
     /// queue while it waits).
     private func checkout(
         _ target: HTTP1Target, on eventLoop: any EventLoop, fresh: Bool, deadline: NIODeadline, timeout: Duration,
-        place: QueuePlace
+        state: SendState
     ) -> EventLoopFuture<HTTP1PooledConnection> {
         let key = target.hostKey
         switch pool.checkout(key, on: eventLoop, preferringLoop: true, fresh: fresh) {
         case .idle(let connection): return eventLoop.makeSucceededFuture(connection)
         case .connect: return connect(target, on: eventLoop)
         case .wait(let released, let id):
-            place.waiterID.withLock { $0 = id }
-            place.waited.store(true, ordering: .relaxed)
+            state.waiting(id)
             let pool = self.pool
             let timer = eventLoop.scheduleTask(deadline: deadline) {
                 pool.stopWaiting(key, id, with: HTTP1ClientError.timeout(timeout))
             }
             return released.flatMap { connection in
                 timer.cancel()
-                place.waiterID.withLock { $0 = nil }
+                state.waiting(nil)
                 return connection.map { eventLoop.makeSucceededFuture($0) } ?? self.connect(target, on: eventLoop)
             }.flatMapErrorThrowing { error in
                 timer.cancel()
-                place.waiterID.withLock { $0 = nil }
+                state.waiting(nil)
                 throw error
             }
         }
@@ -240,11 +236,46 @@ public final class HTTP1Client: Sendable {
     }
 }
 
-/// An event-loop request's place in the queue for a connection, so a cancel can take it out.
-private final class QueuePlace: Sendable {
-    let waiterID = Mutex<Int?>(nil)
-    /// It waited: the time counts against its timeout.
-    let waited = Atomic<Bool>(false)
+/// What a cancel of an event-loop request (`send(_:on:)`) must reach: its place in the queue for
+/// a connection, or the connection serving it. One object per request, on the gateway's and the
+/// router's hottest path.
+private final class SendState: Sendable {
+    private struct State {
+        var cancelled = false
+        /// Its place in the queue while it waits for a connection.
+        var waiterID: Int?
+        /// It waited: the time counts against its timeout.
+        var waited = false
+        var connection: HTTP1PooledConnection?
+    }
+
+    private let state = Mutex(State())
+
+    var isCancelled: Bool { state.withLock { $0.cancelled } }
+    var waited: Bool { state.withLock { $0.waited } }
+
+    func waiting(_ id: Int?) {
+        state.withLock { state in
+            state.waiterID = id
+            if id != nil { state.waited = true }
+        }
+    }
+
+    /// Records the connection serving the request; true when it was cancelled already.
+    func use(_ connection: HTTP1PooledConnection) -> Bool {
+        state.withLock { state in
+            state.connection = connection
+            return state.cancelled
+        }
+    }
+
+    /// Marks it cancelled: the queue place and the connection to cancel, if any.
+    func cancel() -> (waiterID: Int?, connection: HTTP1PooledConnection?) {
+        state.withLock { state in
+            state.cancelled = true
+            return (state.waiterID, state.connection)
+        }
+    }
 }
 
 /// Why an `HTTP1Client` request failed.

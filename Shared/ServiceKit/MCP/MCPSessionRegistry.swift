@@ -63,6 +63,7 @@ public actor MCPSessionRegistry: Service {
         self.shortcut = shortcut
         self.logger = logger
         self.originValidator = OriginHostValidator(allowedOrigins: settings.allowedOrigins, allowedHosts: settings.allowedHosts)
+        // A validator added here that reads another header needs it in `validatedHeaders` too.
         self.pipeline = StandardValidationPipeline(validators: [
             OriginHostValidator(allowedOrigins: settings.allowedOrigins, allowedHosts: settings.allowedHosts),
             ContentTypeValidator(),
@@ -240,13 +241,21 @@ public actor MCPSessionRegistry: Service {
     public nonisolated func admitsOutside(_ request: MCP.HTTPRequest, sessionID: String) -> Bool {
         let context = HTTPValidationContext(
             httpMethod: "POST", sessionID: sessionID, isInitializationRequest: false, supportedProtocolVersions: Version.supported)
-        guard pipeline.validate(request, context: context) == nil else { return false }
+        // Only the headers the validators read: the SDK's `header(_:)` lowercases every name on
+        // each lookup (perf: the largest part of a session's fast-lane call before this).
+        let validated = MCP.HTTPRequest(
+            method: request.method, headers: request.headers.filter { Self.validatedHeaders.contains($0.key.lowercased()) }, body: nil,
+            path: request.path)
+        guard pipeline.validate(validated, context: context) == nil else { return false }
         return activity.withLock { sessions in
             guard sessions[sessionID] != nil else { return false }
             sessions[sessionID]?.lastActive = .now
             return true
         }
     }
+
+    /// The headers `pipeline`'s validators read (lowercased).
+    static let validatedHeaders: Set<String> = ["origin", "host", "content-type", "mcp-protocol-version", "mcp-session-id"]
 
     /// Registers a call in flight: the client's `notifications/cancelled` for `requestID` and the
     /// end of the session run `cancel`. Nil when the session has ended (cancel it now) or the id
