@@ -36,13 +36,25 @@ import Testing
         #expect(JSONRPCResponse(answer, to: "gw-2") == nil)
         #expect(JSONRPCResponse(Data(#"{"jsonrpc":"2.0","method":"notifications/progress","params":{}}"#.utf8), to: "gw-1") == nil)
         let response = try #require(JSONRPCResponse(answer, to: "gw-1"))
-        let (json, object) = try response.resultJSON()
+        let (json, isError) = try response.resultJSON()
         #expect(text(json) == #"{"content":[{"type":"text","text":"a\/b é"}],"isError":true}"#)
-        #expect(object["isError"] as? Bool == true)
+        #expect(isError)
+        #expect(try #require(JSONRPCResponse(Data(#"{"id":"gw-1","result":{"content":[]}}"#.utf8), to: "gw-1")).resultJSON().isError == false)
+        // Malformed JSON is no response at all; a result that is not an object is an error.
+        #expect(JSONRPCResponse(Data(#"{"jsonrpc":"2.0","id":"gw-1","result":{"content":[}}"#.utf8), to: "gw-1") == nil)
+        #expect(JSONRPCResponse(Data(#"{"jsonrpc":"2.0","id":1,"result":{}}"#.utf8), to: "1") == nil)
+        let notAnObject = try #require(JSONRPCResponse(Data(#"{"jsonrpc":"2.0","id":"gw-4","result":null}"#.utf8), to: "gw-4"))
+        #expect(throws: MCPError.self) { try notAnObject.resultJSON() }
+        // An escaped key still finds the result, through Foundation.
+        let escaped = try #require(JSONRPCResponse(Data(#"{"id":"gw-5","\u0072esult":{"isError":false,"content":[]}}"#.utf8), to: "gw-5"))
+        #expect(text(try escaped.resultJSON().json)?.contains("content") == true)
 
         let failed = try #require(JSONRPCResponse(Data(#"{"jsonrpc":"2.0","id":"gw-3","error":{"code":-32602,"message":"Unknown tool: x"}}"#.utf8), to: "gw-3"))
         #expect { _ = try failed.resultJSON() } throws: { error in
             (error as? MCPError)?.code == -32602 && (error as? MCPError)?.errorDescription?.contains("Unknown tool: x") == true
         }
+        // An error object the SDK cannot decode keeps its message.
+        let odd = try #require(JSONRPCResponse(Data(#"{"id":"gw-6","error":{"message":"boom"}}"#.utf8), to: "gw-6"))
+        #expect { _ = try odd.resultJSON() } throws: { error in (error as? MCPError)?.errorDescription?.contains("boom") == true }
     }
 }

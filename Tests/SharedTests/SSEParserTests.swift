@@ -22,4 +22,20 @@ import Testing
         #expect(events.isEmpty)
         #expect(parser.finish()?.data == "tail")
     }
+
+    @Test func fieldsWithoutColonSpacesUnknownFieldsAndUTF8() {
+        var parser = SSEParser()
+        // "data" alone is an empty data line; only one space after the colon is dropped; an
+        // unknown field and a comment are ignored; multi-byte UTF-8 survives.
+        let wire = "event:update\ndata\ndata:  two spaces\nfoo: bar\n:comment\ndata: caf\u{E9} \u{1F600}\n\n"
+        let events = parser.feed(Array(wire.utf8))
+        #expect(events == [.init(event: "update", id: nil, data: "\n two spaces\ncaf\u{E9} \u{1F600}")])
+    }
+
+    @Test func aBareCRIsALineEndAndTheEventNameResetsButTheIDStays() {
+        var parser = SSEParser()
+        var events = parser.feed(Array("id: 7\revent: a\rdata: x\r\r".utf8))
+        events += parser.feed(Array("data: y\n\n".utf8))
+        #expect(events == [.init(event: "a", id: "7", data: "x"), .init(event: nil, id: "7", data: "y")])
+    }
 }

@@ -22,8 +22,8 @@ struct ShardToolResult: Sendable {
 
     /// Throws the JSON-RPC error the shard answered with.
     init(_ response: JSONRPCResponse) throws {
-        let (json, object) = try response.resultJSON()
-        self.init(json: json, isError: object["isError"] as? Bool == true)
+        let (json, isError) = try response.resultJSON()
+        self.init(json: json, isError: isError)
     }
 
     func decoded() throws -> CallTool.Result {

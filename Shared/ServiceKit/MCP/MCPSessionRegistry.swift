@@ -66,7 +66,7 @@ public actor MCPSessionRegistry: Service {
         // A validator added here that reads another header needs it in `validatedHeaders` too.
         self.pipeline = StandardValidationPipeline(validators: [
             OriginHostValidator(allowedOrigins: settings.allowedOrigins, allowedHosts: settings.allowedHosts),
-            ContentTypeValidator(),
+            JSONContentTypeValidator(),
             ProtocolVersionValidator(),
             SessionValidator(),
         ])

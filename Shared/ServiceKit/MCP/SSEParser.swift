@@ -35,14 +35,14 @@ public struct SSEParser: Sendable {
         while index < pending.count {
             let byte = pending[index]
             if byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") {
-                let line = String(decoding: pending[lineStart..<index], as: UTF8.self)
+                let lineEnd = index
                 // CRLF counts as one line end.
                 if byte == UInt8(ascii: "\r"), index + 1 < pending.count, pending[index + 1] == UInt8(ascii: "\n") {
                     index += 1
                 } else if byte == UInt8(ascii: "\r"), index + 1 == pending.count {
                     break  // wait: the LF of a CRLF may be in the next chunk
                 }
-                if let event = process(line: line) { events.append(event) }
+                if let event = process(line: pending[lineStart..<lineEnd]) { events.append(event) }
                 lineStart = index + 1
             }
             index += 1
@@ -54,38 +54,45 @@ public struct SSEParser: Sendable {
     /// Ends the stream; a final event without its blank line is still delivered.
     public mutating func finish() -> Event? {
         if !pending.isEmpty {
-            let line = String(decoding: pending, as: UTF8.self)
+            let line = pending
             pending.removeAll()
-            if let event = process(line: line) { return event }
+            if let event = process(line: line[...]) { return event }
         }
-        return process(line: "")
+        return process(line: [])
     }
 
-    private mutating func process(line: String) -> Event? {
+    /// One line, read as bytes: only a field's value becomes a `String` (this runs for every
+    /// answer a shard streams to the gateway).
+    private mutating func process(line: ArraySlice<UInt8>) -> Event? {
         if line.isEmpty {
             defer { dataLines.removeAll(); eventName = nil }
             // As the SSE spec says: an event whose data is empty is not dispatched (priming events).
-            let data = dataLines.joined(separator: "\n")
+            let data = dataLines.count == 1 ? dataLines[0] : dataLines.joined(separator: "\n")
             guard !data.isEmpty else { return nil }
             return Event(event: eventName, id: eventID, data: data)
         }
-        if line.hasPrefix(":") { return nil }
-        let field: Substring
-        var value: Substring
-        if let colon = line.firstIndex(of: ":") {
+        if line.first == UInt8(ascii: ":") { return nil }
+        let field: ArraySlice<UInt8>
+        var value: ArraySlice<UInt8>
+        if let colon = line.firstIndex(of: UInt8(ascii: ":")) {
             field = line[..<colon]
-            value = line[line.index(after: colon)...]
-            if value.hasPrefix(" ") { value = value.dropFirst() }
+            value = line[(colon + 1)...]
+            if value.first == UInt8(ascii: " ") { value = value.dropFirst() }
         } else {
-            field = line[...]
-            value = ""
+            field = line
+            value = []
         }
-        switch field {
-        case "data": dataLines.append(String(value))
-        case "event": eventName = String(value)
-        case "id": eventID = String(value)
-        default: break
+        if field.elementsEqual(Self.data) {
+            dataLines.append(String(decoding: value, as: UTF8.self))
+        } else if field.elementsEqual(Self.event) {
+            eventName = String(decoding: value, as: UTF8.self)
+        } else if field.elementsEqual(Self.id) {
+            eventID = String(decoding: value, as: UTF8.self)
         }
         return nil
     }
+
+    private static let data = Array("data".utf8)
+    private static let event = Array("event".utf8)
+    private static let id = Array("id".utf8)
 }
