@@ -123,7 +123,25 @@ public struct ToolCall: Sendable, Equatable {
     }
 
     public static func newID() -> String {
-        "call_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(24).lowercased()
+        "call_" + UUID.hexDigits().prefix(24)
+    }
+}
+
+extension UUID {
+    /// A UUID (a new random one by default) as 32 lowercase hex digits (what `uuidString` without
+    /// its dashes, lowercased, reads), written from its bytes: Foundation's `replacingOccurrences`
+    /// for the dashes was 4 % of the router's CPU per request (perf).
+    static func hexDigits(of uuid: UUID = UUID()) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        return withUnsafeBytes(of: uuid.uuid) { bytes in
+            String(unsafeUninitializedCapacity: 32) { text in
+                for (index, byte) in bytes.enumerated() {
+                    text[2 * index] = digits[Int(byte >> 4)]
+                    text[2 * index + 1] = digits[Int(byte & 0x0F)]
+                }
+                return 32
+            }
+        }
     }
 }
 

@@ -315,7 +315,7 @@ struct RouterAPI: Sendable {
         return headers
     }
 
-    static func completionID() -> String { "chatcmpl-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased() }
+    static func completionID() -> String { "chatcmpl-" + UUID.hexDigits() }
 }
 
 /// Builds OpenAI `chat.completion.chunk` events.
