@@ -36,10 +36,13 @@ struct TrustedNetworks: Sendable {
     }
 
     /// A peer's address bytes as the socket gave them (every tool call asks: no text round trip).
+    /// Read at their fixed offsets in `sockaddr_in` (family, port, address) and `sockaddr_in6`
+    /// (family, port, flow info, address): naming `sin_addr` depends on which C module Clang
+    /// credits with the struct, which differs between builds (MemberImportVisibility).
     static func bytes(of address: SocketAddress) -> [UInt8]? {
         switch address {
-        case .v4(let v4): withUnsafeBytes(of: v4.address.sin_addr) { Array($0) }
-        case .v6(let v6): withUnsafeBytes(of: v6.address.sin6_addr) { Array($0) }
+        case .v4(let v4): withUnsafeBytes(of: v4.address) { Array($0[4..<8]) }
+        case .v6(let v6): withUnsafeBytes(of: v6.address) { Array($0[8..<24]) }
         case .unixDomainSocket: nil
         }
     }
