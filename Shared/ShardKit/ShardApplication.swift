@@ -47,11 +47,18 @@ public enum ShardApplication {
     ) -> some ApplicationProtocol {
         let identity = ServiceIdentity(name: definition.name + "-shard", version: definition.version)
         let dispatcher = ToolDispatcher(definition: definition, logger: logger)
-        // A session's one-page tools/list is the shard's fixed list, encoded once (see
-        // MCPSessionRegistry.shortcutAnswer for why not through the SDK server).
+        // A session's one-page tools/list is the shard's fixed list, encoded once, and its
+        // tools/call goes straight to the tool (see MCPSessionRegistry.shortcutAnswer for why not
+        // through the SDK server).
         let sessions = MCPSessionRegistry(
             settings: settings.endpoint, logger: logger,
-            shortcut: { method, params, _, _ in method == "tools/list" && params["cursor"] == nil ? .result(dispatcher.encodedList) : nil }
+            shortcut: { method, params, body, _ in
+                switch method {
+                case "tools/list" where params["cursor"] == nil: .result(dispatcher.encodedList)
+                case "tools/call": dispatcher.shortcutCall(body)
+                default: nil
+                }
+            }
         ) { _, _ in
             await dispatcher.makeServer()
         }
@@ -102,6 +109,28 @@ struct ToolDispatcher: Sendable {
         }
         return server
     }
+
+    /// A session's `tools/call` as `SessionShortcut` work: the same `call` the session's SDK
+    /// `Server` makes, its result encoded as that server encodes it. Why: the SDK server's request
+    /// decoding, dispatch, SSE stream and event store cost a shard more CPU than the tool itself
+    /// (perf and the gateway benchmark's shard column), and more again when every call comes
+    /// through one session, as the gateway's do. Nil when the params do not decode, so the SDK
+    /// server answers that with its own error.
+    func shortcutCall(_ body: Data) -> SessionShortcut? {
+        guard let request = try? JSONDecoder().decode(CallToolRequest.self, from: body) else { return nil }
+        return .work { try Self.resultEncoder.encode(await self.call(request.params)) }
+    }
+
+    private struct CallToolRequest: Decodable {
+        let params: CallTool.Parameters
+    }
+
+    /// The SDK server's encoder settings for results.
+    private static let resultEncoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
 
     func call(_ params: CallTool.Parameters) async throws -> CallTool.Result {
         guard let tool = toolsByName[params.name] else {

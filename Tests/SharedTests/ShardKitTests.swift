@@ -6,6 +6,7 @@ import Logging
 import MCP
 import MCPShared
 import NIOCore
+import NIOHTTP1
 import ServiceKit
 import ShardKit
 import Testing
@@ -25,6 +26,13 @@ import TestSupport
                 name: "explode", description: "Throws.", inputSchema: JSONSchema.object([:]),
                 annotations: .init(readOnlyHint: true)
             ) { _ in throw CancellationErrorLike() },
+            ShardTool(
+                name: "wait", description: "Waits until cancelled.", inputSchema: JSONSchema.object([:]),
+                annotations: .init(readOnlyHint: true)
+            ) { _ in
+                try await Task.sleep(for: .seconds(30))
+                return .text("waited")
+            },
         ])
 
     struct CancellationErrorLike: Error, CustomStringConvertible { var description: String { "boom" } }
@@ -40,7 +48,7 @@ import TestSupport
             let manifest = try await client.execute(uri: "/manifest", method: .get) { response in
                 try JSONDecoder().decode(ShardManifest.self, from: Data(response.body.readableBytesView))
             }
-            #expect(manifest.name == "demo" && manifest.tools.map(\.name) == ["shout", "explode"])
+            #expect(manifest.name == "demo" && manifest.tools.map(\.name) == ["shout", "explode", "wait"])
             try await client.execute(uri: "/health", method: .get) { response in
                 #expect(response.status == .ok)
             }
@@ -54,7 +62,7 @@ import TestSupport
                 try await mcp.connect(transport: transport)
                 #expect(await transport.currentSessionID != nil)
                 let tools = try await mcp.listTools()
-                #expect(tools.tools.count == 2)
+                #expect(tools.tools.count == 3)
                 let shout = try await mcp.callTool(name: "shout", arguments: ["text": "hi"])
                 #expect(shout.content == [.text(text: "HI", annotations: nil, _meta: nil)])
                 let missing = try await mcp.callTool(name: "shout", arguments: [:])
@@ -66,5 +74,65 @@ import TestSupport
             }
         }
     }
-}
 
+    /// A session's tools/call is answered by the shard kit's shortcut (plain JSON, although the
+    /// client accepts an event stream, which is what the SDK server answers with), with the SDK
+    /// server's errors; params the shortcut cannot read still reach the SDK server.
+    @Test func answersSessionToolCallsWithoutTheSDKServer() async throws {
+        let app = ShardApplication.build(
+            definition: Self.definition,
+            settings: ShardSettings(listen: .init(host: "127.0.0.1", port: 0)),
+            logger: Logger(label: "test"))
+        try await app.test(.live) { client in
+            // AsyncHTTPClient, not the test client: that has one connection, and the cancellation
+            // below is sent while a call is open.
+            let url = "http://127.0.0.1:\(try #require(client.port))/mcp"
+            func post(_ body: String, session: String?) async throws -> (contentType: String?, session: String?, body: String) {
+                var request = HTTPClientRequest(url: url)
+                request.method = .POST
+                request.headers.add(name: "Content-Type", value: "application/json")
+                request.headers.add(name: "Accept", value: "application/json, text/event-stream")
+                if let session {
+                    request.headers.add(name: "Mcp-Session-Id", value: session)
+                    request.headers.add(name: "MCP-Protocol-Version", value: "2025-11-25")
+                }
+                request.body = .bytes(ByteBuffer(string: body))
+                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+                let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
+                return (response.headers.first(name: "Content-Type"), response.headers.first(name: "Mcp-Session-Id"), text)
+            }
+            func object(_ text: String) throws -> [String: Any] {
+                try #require(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+            }
+            let opened = try await post(
+                #"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#,
+                session: nil)
+            let session = try #require(opened.session)
+            _ = try await post(#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#, session: session)
+
+            let shout = try await post(#"{"jsonrpc":"2.0","id":"a-7","method":"tools/call","params":{"name":"shout","arguments":{"text":"hi"}}}"#, session: session)
+            #expect(shout.contentType == "application/json")
+            let shoutReply = try object(shout.body)
+            #expect(shoutReply["id"] as? String == "a-7")
+            let content = (shoutReply["result"] as? [String: Any])?["content"] as? [[String: Any]]
+            #expect(content?.first?["text"] as? String == "HI")
+
+            let unknown = try object(try await post(#"{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"nope"}}"#, session: session).body)
+            let unknownError = try #require(unknown["error"] as? [String: Any])
+            #expect(unknownError["code"] as? Int == -32602)
+            #expect((unknownError["message"] as? String)?.contains("Available: explode, shout, wait") == true)
+
+            // No tool name: the SDK server's own answer (an event stream), an error, not a crash.
+            let nameless = try await post(#"{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"arguments":{}}}"#, session: session)
+            #expect(nameless.contentType?.hasPrefix("text/event-stream") == true)
+            #expect(nameless.body.contains(#""error""#) && nameless.body.contains(#""id":9"#))
+
+            // The client's notifications/cancelled ends the call with the SDK server's error.
+            async let waited = post(#"{"jsonrpc":"2.0","id":10,"method":"tools/call","params":{"name":"wait","arguments":{}}}"#, session: session)
+            try await Task.sleep(for: .milliseconds(200))
+            _ = try await post(#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":10,"reason":"test"}}"#, session: session)
+            let cancelled = try object(try await waited.body)
+            #expect((cancelled["error"] as? [String: Any])?["code"] as? Int == -32800)
+        }
+    }
+}

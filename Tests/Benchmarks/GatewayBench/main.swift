@@ -95,6 +95,7 @@ func measureCalls(
     }
     let perWorker = max(1, calls / concurrency)
     let cpuBefore = cpuSeconds(pidVariable)
+    let shardCPUBefore = cpuSeconds("BENCH_SHARD_PID")
     let started = ContinuousClock.now
     let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
         for session in sessions {
@@ -118,9 +119,10 @@ func measureCalls(
     }
     let seconds = Double((ContinuousClock.now - started) / .nanoseconds(1)) / 1e9
     let cpu = cpuBefore.flatMap { before in cpuSeconds(pidVariable).map { $0 - before } }
+    let shardCPU = shardCPUBefore.flatMap { before in cpuSeconds("BENCH_SHARD_PID").map { $0 - before } }
     // End the sessions, so repeated rounds stay under the servers' session limits.
     for case let session? in sessions { try await deleteSession(client, url, session) }
-    return Samples(latencies: latencies, seconds: seconds, cpuSeconds: cpu)
+    return Samples(latencies: latencies, seconds: seconds, cpuSeconds: cpu, shardCPUSeconds: shardCPU)
 }
 
 func deleteSession(_ client: HTTPClient, _ url: String, _ session: String) async throws {
@@ -136,11 +138,15 @@ struct Samples {
     var seconds: Double = 0
     /// Gateway CPU seconds spent on these batches, when measured.
     var cpuSeconds: Double?
+    /// The shard's CPU seconds on these batches (BENCH_SHARD_PID): a proxy can cost the shard
+    /// more work per call too (one session for every call instead of one per client).
+    var shardCPUSeconds: Double?
 
     mutating func add(_ other: Samples) {
         latencies += other.latencies
         seconds += other.seconds
         if let cpu = other.cpuSeconds { cpuSeconds = (cpuSeconds ?? 0) + cpu }
+        if let cpu = other.shardCPUSeconds { shardCPUSeconds = (shardCPUSeconds ?? 0) + cpu }
     }
 
     var stats: Stats {
@@ -203,8 +209,8 @@ func cpuSeconds(_ pidVariable: String?) -> Double? {
     return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
 }
 
-print("| concurrency | client era at the gateway | direct p50 ms | direct p99 ms | direct calls/s | gateway p50 ms | gateway p99 ms | gateway calls/s | added p50 ms | added p99 ms | proxy CPU ms/call |")
-print("|---|---|---|---|---|---|---|---|---|---|---|")
+print("| concurrency | client era at the gateway | direct p50 ms | direct p99 ms | direct calls/s | gateway p50 ms | gateway p99 ms | gateway calls/s | added p50 ms | added p99 ms | proxy CPU ms/call | shard CPU ms/call direct | shard CPU ms/call via proxy |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 // BENCH_LEVELS=1,32 narrows the run for quick A/B comparisons while working on the gateway.
 let environment = ProcessInfo.processInfo.environment
 func levelList(_ variable: String, _ fallback: [Int]) -> [Int] {
@@ -269,7 +275,9 @@ for (concurrency, toolMilliseconds) in levels {
         let via = measured[index].stats
         let served = Double(measured[index].latencies.count)
         let cpuPerCall = measured[index].cpuSeconds.map { fmt($0 * 1000 / served) } ?? "-"
-        print("| \(level) | \(target.label) | \(fmt(direct.p50)) | \(fmt(direct.p99)) | \(Int(direct.perSecond)) | \(fmt(via.p50)) | \(fmt(via.p99)) | \(Int(via.perSecond)) | \(fmt(via.p50 - direct.p50)) | \(fmt(via.p99 - direct.p99)) | \(cpuPerCall) |")
+        let directShardCPU = measured[0].shardCPUSeconds.map { fmt($0 * 1000 / Double(measured[0].latencies.count)) } ?? "-"
+        let shardCPU = measured[index].shardCPUSeconds.map { fmt($0 * 1000 / served) } ?? "-"
+        print("| \(level) | \(target.label) | \(fmt(direct.p50)) | \(fmt(direct.p99)) | \(Int(direct.perSecond)) | \(fmt(via.p50)) | \(fmt(via.p99)) | \(Int(via.perSecond)) | \(fmt(via.p50 - direct.p50)) | \(fmt(via.p99 - direct.p99)) | \(cpuPerCall) | \(directShardCPU) | \(shardCPU) |")
     }
 }
 let rounds = Int(ProcessInfo.processInfo.environment["BENCH_HANDSHAKES"] ?? "") ?? 500
