@@ -217,9 +217,7 @@ public actor MCPSessionRegistry: Service {
         } catch {
             return Self.reply(idJSON: idJSON, .failure(error), sessionID: sessionID)
         }
-        let context = HTTPValidationContext(
-            httpMethod: "POST", sessionID: sessionID, isInitializationRequest: false, supportedProtocolVersions: Version.supported)
-        if let rejection = pipeline.validate(request, context: context) { return rejection }
+        if let rejection = validateSessionPost(request, sessionID: sessionID) { return rejection }
         switch answer {
         case .result(let result):
             return Self.reply(idJSON: idJSON, .success(result), sessionID: sessionID)
@@ -239,14 +237,7 @@ public actor MCPSessionRegistry: Service {
     /// marks the session active. For code that answers such a request without a hop onto this
     /// actor (the gateway's fast lane, on an event loop); false: send it to `handle`.
     public nonisolated func admitsOutside(_ request: MCP.HTTPRequest, sessionID: String) -> Bool {
-        let context = HTTPValidationContext(
-            httpMethod: "POST", sessionID: sessionID, isInitializationRequest: false, supportedProtocolVersions: Version.supported)
-        // Only the headers the validators read: the SDK's `header(_:)` lowercases every name on
-        // each lookup (perf: the largest part of a session's fast-lane call before this).
-        let validated = MCP.HTTPRequest(
-            method: request.method, headers: request.headers.filter { Self.validatedHeaders.contains($0.key.lowercased()) }, body: nil,
-            path: request.path)
-        guard pipeline.validate(validated, context: context) == nil else { return false }
+        guard validateSessionPost(request, sessionID: sessionID) == nil else { return false }
         return activity.withLock { sessions in
             guard sessions[sessionID] != nil else { return false }
             sessions[sessionID]?.lastActive = .now
@@ -254,7 +245,23 @@ public actor MCPSessionRegistry: Service {
         }
     }
 
-    /// The headers `pipeline`'s validators read (lowercased).
+    /// What the SDK transport checks of a POST to an open session (Origin and Host, content type,
+    /// protocol version, session header), for requests answered without it: nil, or
+    /// the rejection the transport would have given. One helper for the actor's shortcuts and the
+    /// lane outside it, so both check the same.
+    private nonisolated func validateSessionPost(_ request: MCP.HTTPRequest, sessionID: String) -> MCP.HTTPResponse? {
+        let context = HTTPValidationContext(
+            httpMethod: "POST", sessionID: sessionID, isInitializationRequest: false, supportedProtocolVersions: Version.supported)
+        // Only the headers the validators read: the SDK's `header(_:)` lowercases every name on
+        // each lookup (perf: the largest part of a session's fast-lane call before this).
+        let validated = MCP.HTTPRequest(
+            method: request.method, headers: request.headers.filter { Self.validatedHeaders.contains($0.key.lowercased()) }, body: nil,
+            path: request.path)
+        return pipeline.validate(validated, context: context)
+    }
+
+    /// The headers `pipeline`'s validators read (lowercased); a validator added to the pipeline
+    /// that reads another header needs it here too (`MCPSessionRegistryTests` sends each one).
     static let validatedHeaders: Set<String> = ["origin", "host", "content-type", "mcp-protocol-version", "mcp-session-id"]
 
     /// Registers a call in flight: the client's `notifications/cancelled` for `requestID` and the
