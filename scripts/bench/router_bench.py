@@ -35,6 +35,19 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU a process has used so far: far steadier per request than wall-clock
+    latency on a shared 2-core machine, and what queueing at saturation is made of."""
+    if pid is None:
+        return None
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(") ", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pct(values: list[float], p: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(len(values) * p))]
@@ -186,6 +199,13 @@ async def main() -> None:
     # Swift task), what the router's lane does for non-streamed requests, without the router's work.
     pipeline = os.environ.get("PIPELINE_URL")
     targets = [("direct", fake), ("router", router)] + ([("bare forwarder", floor)] if floor else []) + ([("bare HTTP1Client forwarder", http1)] if http1 else []) + ([("channel pipeline forwarder", pipeline)] if pipeline else []) + ([("bare SwiftNIO forwarder", nio)] if nio else []) + ([("nginx", nginx)] if nginx else []) + ([("litellm", litellm)] if litellm else [])
+    # Each proxy's process (<PREFIX>_PID; NGINX_PID is its one worker), for CPU per request.
+    def env_pid(name: str) -> int | None:
+        return int(os.environ[name]) if os.environ.get(name) else None
+    pids = {"router": router_pid, "bare forwarder": env_pid("FLOOR_PID"), "bare HTTP1Client forwarder": env_pid("HTTP1_PID"),
+            "channel pipeline forwarder": env_pid("PIPELINE_PID"), "bare SwiftNIO forwarder": env_pid("NIO_PID"),
+            "nginx": env_pid("NGINX_PID"), "litellm": litellm_pid}
+    upstream_pid = env_pid("UPSTREAM_PID")
     rss_idle = {"router": rss_mb(router_pid), **({"litellm": rss_mb(litellm_pid)} if litellm_pid else {})}
     rows = []
     results: dict = {}
@@ -194,14 +214,23 @@ async def main() -> None:
     for load, c, model, n in LOADS:
         samples: dict[str, list[float]] = {name: [] for name, _ in targets}
         seconds: dict[str, float] = {name: 0.0 for name, _ in targets}
+        cpu: dict[str, float] = {}
+        upstream_cpu: dict[str, float] = {}
         for _ in range(ROUNDS):
             for name, url in targets:
+                before, upstream_before = cpu_seconds(pids.get(name)), cpu_seconds(upstream_pid)
                 lat, rps = await run(url, c, n // ROUNDS, model=model)
+                after, upstream_after = cpu_seconds(pids.get(name)), cpu_seconds(upstream_pid)
+                if before is not None and after is not None:
+                    cpu[name] = cpu.get(name, 0.0) + after - before
+                if upstream_before is not None and upstream_after is not None:
+                    upstream_cpu[name] = upstream_cpu.get(name, 0.0) + upstream_after - upstream_before
                 samples[name] += lat
                 seconds[name] += len(lat) / rps
         for name, _ in targets:
             lat = samples[name]
-            results[(name, load)] = (statistics.median(lat), pct(lat, 0.99), len(lat) / seconds[name])
+            per_request = {k: v[name] * 1000 / len(lat) for k, v in (("proxy", cpu), ("upstream", upstream_cpu)) if name in v}
+            results[(name, load)] = (statistics.median(lat), pct(lat, 0.99), len(lat) / seconds[name], per_request)
     ttft = {}
     for name, url in targets:
         if name in ("bare forwarder", "bare HTTP1Client forwarder", "channel pipeline forwarder"):  # they buffer whole bodies
@@ -210,14 +239,16 @@ async def main() -> None:
         ttft[name] = statistics.median(lat)
     rss_after = {"router": rss_mb(router_pid), **({"litellm": rss_mb(litellm_pid)} if litellm_pid else {})}
 
-    print("| concurrency | target | p50 ms | p99 ms | req/s | overhead p50 ms | overhead p99 ms |")
-    print("|---|---|---|---|---|---|---|")
+    print("| concurrency | target | p50 ms | p99 ms | req/s | overhead p50 ms | overhead p99 ms | proxy CPU ms/req | upstream CPU ms/req |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for load, _, _, _ in LOADS:
-        d50, d99, _ = results[("direct", load)]
+        d50, d99, _, _ = results[("direct", load)]
         for name, _ in targets:
-            p50, p99, rps = results[(name, load)]
+            p50, p99, rps, per_request = results[(name, load)]
             over = "" if name == "direct" else f"{p50 - d50:.3f} | {p99 - d99:.3f}"
-            print(f"| {load} | {name} | {p50:.3f} | {p99:.3f} | {rps:.0f} | {over or '- | -'} |")
+            proxy_cpu = f"{per_request['proxy']:.3f}" if "proxy" in per_request else "-"
+            upstream = f"{per_request['upstream']:.3f}" if "upstream" in per_request else "-"
+            print(f"| {load} | {name} | {p50:.3f} | {p99:.3f} | {rps:.0f} | {over or '- | -'} | {proxy_cpu} | {upstream} |")
     print()
     print("Streaming time to first content token, concurrency 1 (median): " + ", ".join(
         f"{name} {ttft[name]:.3f} ms" + ("" if name == "direct" else f" (+{ttft[name] - ttft['direct']:.3f})") for name in ttft))
@@ -232,4 +263,5 @@ async def main() -> None:
     print(json.dumps({"results": {f"{k[0]}@{k[1]}": v for k, v in results.items()}, "ttft": ttft}), file=sys.stderr)
 
 
-asyncio.run(main())
+if __name__ == "__main__":
+    asyncio.run(main())
