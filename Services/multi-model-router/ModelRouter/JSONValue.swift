@@ -57,15 +57,15 @@ public enum JSONValue: Sendable, Equatable, Hashable {
 
     private func write(to out: inout [UInt8]) {
         switch self {
-        case .null: out.append(contentsOf: Array("null".utf8))
-        case .bool(let value): out.append(contentsOf: Array((value ? "true" : "false").utf8))
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let value): out.append(contentsOf: (value ? "true" : "false").utf8)
         case .number(let n):
             if !n.isFinite {
-                out.append(contentsOf: Array("null".utf8))
+                out.append(contentsOf: "null".utf8)
             } else if n.rounded() == n, abs(n) < 1e15 {
-                out.append(contentsOf: Array(String(Int64(n)).utf8))
+                Self.writeInteger(Int64(n), to: &out)
             } else {
-                out.append(contentsOf: Array("\(n)".utf8))
+                out.append(contentsOf: "\(n)".utf8)
             }
         case .string(let text): Self.writeString(text, to: &out)
         case .array(let items):
@@ -85,6 +85,18 @@ public enum JSONValue: Sendable, Equatable, Hashable {
             }
             out.append(UInt8(ascii: "}"))
         }
+    }
+
+    /// Digits written in place (no String per number: token counts and indexes are in every answer).
+    private static func writeInteger(_ value: Int64, to out: inout [UInt8]) {
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        let start = out.count
+        repeat {
+            out.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
+            magnitude /= 10
+        } while magnitude > 0
+        out[start...].reverse()
     }
 
     private static func writeString(_ text: String, to out: inout [UInt8]) {
