@@ -233,7 +233,7 @@ public actor MCPSessionRegistry: Service {
     // MARK: - Answering outside the actor
 
     /// Whether a POST of session `sessionID` passes everything `handle` checks before a shortcut
-    /// answers it (Origin and Host, content type and Accept, protocol version, an open session);
+    /// answers it (Origin and Host, content type, protocol version, an open session);
     /// marks the session active. For code that answers such a request without a hop onto this
     /// actor (the gateway's fast lane, on an event loop); false: send it to `handle`.
     public nonisolated func admitsOutside(_ request: MCP.HTTPRequest, sessionID: String) -> Bool {

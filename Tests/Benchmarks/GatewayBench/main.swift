@@ -259,6 +259,10 @@ for (concurrency, toolMilliseconds) in levels {
     }
     targets.append(Target(label: "2025-11-25 (session)", url: gatewayURL, tool: gatewayCall, modern: false, pidVariable: "BENCH_GATEWAY_PID"))
     targets.append(Target(label: "2026-07-28 (stateless)", url: gatewayURL, tool: gatewayCall, modern: true, pidVariable: "BENCH_GATEWAY_PID"))
+    // BENCH_ONLY=<label fragment> keeps direct and the targets whose label contains it (profiling one).
+    if let only = environment["BENCH_ONLY"] {
+        targets = targets.enumerated().filter { $0.offset == 0 || $0.element.label.contains(only) }.map(\.element)
+    }
     var measured = Array(repeating: Samples(), count: targets.count)
     // Slow levels: fewer calls (each takes the tool's time), at least two per worker a round.
     let callsPerRound = toolMilliseconds == 0 ? max(concurrency, calls / interleavedRounds) : max(2 * concurrency, calls / (4 * interleavedRounds))
