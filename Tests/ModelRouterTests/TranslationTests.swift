@@ -5,6 +5,7 @@ import NIOCore
 import Testing
 
 @testable import ModelRouter
+import ServiceKit
 
 private func request(_ json: String) throws -> ChatRequest {
     try ChatRequest(body: JSONValue.parse(json))
@@ -143,7 +144,7 @@ private let deployment = Deployment(
 @Suite struct SSEParserTests {
     @Test func splitsEventsAcrossChunksAndCRLF() {
         var splitter = LineSplitter()
-        var parser = SSEParser()
+        var parser = ModelRouter.SSEParser()  // the router's own, not ServiceKit's
         var events: [SSEEvent] = []
         for chunk in ["event: a\r\nda", "ta: 1\r\n\r\ndata: 2\n", "\n"] {
             for line in splitter.feed(ByteBuffer(string: chunk)) { if let e = parser.feed(line: line) { events.append(e) } }

@@ -4,6 +4,7 @@ import ServiceLifecycle
 import StorageKit
 import Testing
 import TestSupport
+import ServiceKit
 
 @testable import ModelRouter
 

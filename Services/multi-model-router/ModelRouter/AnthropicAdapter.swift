@@ -1,4 +1,5 @@
 import Foundation
+import ServiceKit
 
 /// Anthropic Messages API: system at top level, `max_tokens` always sent, tool results merged
 /// into one user turn, thinking blocks kept here (keyed by tool-use id) and sent back verbatim.

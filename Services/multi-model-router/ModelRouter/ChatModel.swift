@@ -1,4 +1,5 @@
 import Foundation
+import ServiceKit
 
 /// An inbound OpenAI chat-completions request, validated; the raw body is kept so adapters can
 /// read every field the client sent.

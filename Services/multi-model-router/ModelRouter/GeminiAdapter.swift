@@ -1,4 +1,5 @@
 import Foundation
+import ServiceKit
 
 /// Gemini `generateContent` / `streamGenerateContent?alt=sse`: roles user/model,
 /// `systemInstruction`, function calls given ids here, and thought signatures stored by call id

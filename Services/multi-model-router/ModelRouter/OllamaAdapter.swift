@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Synchronization
+import ServiceKit
 
 /// Ollama's native `/api/chat`: NDJSON streaming, and `options.num_ctx` sized to the prompt so
 /// nothing is silently cut (the OpenAI-compatible endpoint cannot set it).

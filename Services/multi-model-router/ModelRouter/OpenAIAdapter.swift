@@ -1,4 +1,5 @@
 import Foundation
+import ServiceKit
 
 /// OpenAI Chat Completions (and any server speaking it): the request passes through with the
 /// provider's model id; the router still reads usage itself.

@@ -2,6 +2,7 @@ import Synchronization
 import AsyncHTTPClient
 import Foundation
 import Logging
+import ServiceKit
 
 /// One provider's native API behind the router's OpenAI-shaped contract. A non-streamed answer is
 /// a request built here, one exchange, and the answer read here: the pipeline lane (`ChatLane`)

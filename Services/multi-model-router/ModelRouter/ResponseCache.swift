@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import ServiceKit
 
 /// Exact-match cache for deterministic (temperature 0, non-streaming) answers.
 public protocol ResponseCache: Sendable {

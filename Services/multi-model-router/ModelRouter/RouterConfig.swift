@@ -1,5 +1,6 @@
 import Foundation
 import Yams
+import ServiceKit
 
 /// Which native API a deployment speaks.
 public enum ProviderKind: String, Sendable, CaseIterable {

@@ -2,6 +2,7 @@ import HTTPTypes
 import Foundation
 import Logging
 import Synchronization
+import ServiceKit
 
 /// What the router decided for one request, before calling anything.
 public struct RouteDecision: Sendable {

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import StorageKit
 import Synchronization
+import ServiceKit
 
 /// Usage records in StorageKit's database: PostgreSQL when `DATABASE_URL` is set, SQLite otherwise.
 /// A failed write is logged and dropped: accounting must never fail a chat.

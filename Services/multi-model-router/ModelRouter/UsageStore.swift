@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import ServiceKit
 
 /// One answered (or failed) request, for cost reports and budgets.
 public struct UsageRecord: Sendable {

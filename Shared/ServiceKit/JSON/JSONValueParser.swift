@@ -171,16 +171,19 @@ struct JSONValueParser {
     private mutating func string() throws(JSONSyntaxError) -> String {
         index += 1
         let start = index
+        // Any byte over 0x7F: the text needs UTF-8 validation (ASCII never does).
+        var high: UInt8 = 0
         // Most strings have no escapes: validated and copied once.
         while index < bytes.count {
             let byte = bytes[index]
             if byte == Byte.quote {
-                let text = try utf8(UnsafeBufferPointer(rebasing: bytes[start..<index]))
+                let text = try utf8(UnsafeBufferPointer(rebasing: bytes[start..<index]), ascii: high < 0x80)
                 index += 1
                 return text
             }
             if byte == Byte.backslash { break }
             if byte < 0x20 { throw failure("control character in a string (escape it)") }
+            high |= byte
             index += 1
         }
         var unescaped = Array(bytes[start..<index])
@@ -189,13 +192,15 @@ struct JSONValueParser {
             switch byte {
             case Byte.quote:
                 index += 1
-                return try unescaped.withUnsafeBufferPointer { buffer throws(JSONSyntaxError) in try utf8(buffer) }
+                // Escapes add only valid UTF-8, so the raw bytes decide.
+                return try unescaped.withUnsafeBufferPointer { buffer throws(JSONSyntaxError) in try utf8(buffer, ascii: high < 0x80) }
             case Byte.backslash:
                 index += 1
                 try unescape(into: &unescaped)
             case 0..<0x20:
                 throw failure("control character in a string (escape it)")
             default:
+                high |= byte
                 unescaped.append(byte)
                 index += 1
             }
@@ -253,7 +258,10 @@ struct JSONValueParser {
         return code
     }
 
-    private func utf8(_ buffer: UnsafeBufferPointer<UInt8>) throws(JSONSyntaxError) -> String {
+    /// The text of a string's bytes; `ascii`: none is over 0x7F, so there is nothing to validate
+    /// (`String(validating:)` is generic and was most of a short string's cost).
+    private func utf8(_ buffer: UnsafeBufferPointer<UInt8>, ascii: Bool) throws(JSONSyntaxError) -> String {
+        if ascii { return String(decoding: buffer, as: UTF8.self) }
         guard let text = String(validating: buffer, as: UTF8.self) else { throw failure("invalid UTF-8 in a string") }
         return text
     }

@@ -1,9 +1,9 @@
 import Foundation
 import Testing
 
-@testable import ModelRouter
+@testable import ServiceKit
 
-/// The router's own JSON reading and writing: what goes to providers and back to clients.
+/// JSON reading and writing with `JSONValue`: what the router sends to providers and back to clients, and the gateway reads of shards.
 @Suite struct JSONValueParseTests {
     @Test func keepsBooleansNumbersAndNesting() throws {
         let value = try JSONValue.parse(#"{"t":true,"f":false,"one":1,"zero":0,"pi":3.25,"big":12345678901234,"s":"é\"x","n":null,"a":[1,true,{"k":[]}]}"#)
