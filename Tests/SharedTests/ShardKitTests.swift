@@ -37,13 +37,14 @@ import TestSupport
 
     struct CancellationErrorLike: Error, CustomStringConvertible { var description: String { "boom" } }
 
+    /// The demo shard on a free loopback port (`.live` binds port 0 and reports it as `client.port`).
+    static func app() -> some ApplicationProtocol {
+        ShardApplication.build(
+            definition: definition, settings: ShardSettings(listen: .init(host: "127.0.0.1", port: 0)), logger: Logger(label: "test"))
+    }
+
     @Test func servesToolsManifestAndHealthOverHTTP() async throws {
-        // `.live` binds port 0 and reports the real port as `client.port`.
-        let app = ShardApplication.build(
-            definition: Self.definition,
-            settings: ShardSettings(listen: .init(host: "127.0.0.1", port: 0)),
-            logger: Logger(label: "test"))
-        try await app.test(.live) { client in
+        try await Self.app().test(.live) { client in
             let port = try #require(client.port)
             let manifest = try await client.execute(uri: "/manifest", method: .get) { response in
                 try JSONDecoder().decode(ShardManifest.self, from: Data(response.body.readableBytesView))
@@ -79,11 +80,7 @@ import TestSupport
     /// client accepts an event stream, which is what the SDK server answers with), with the SDK
     /// server's errors; params the shortcut cannot read still reach the SDK server.
     @Test func answersSessionToolCallsWithoutTheSDKServer() async throws {
-        let app = ShardApplication.build(
-            definition: Self.definition,
-            settings: ShardSettings(listen: .init(host: "127.0.0.1", port: 0)),
-            logger: Logger(label: "test"))
-        try await app.test(.live) { client in
+        try await Self.app().test(.live) { client in
             // AsyncHTTPClient, not the test client: that has one connection, and the cancellation
             // below is sent while a call is open.
             let url = "http://127.0.0.1:\(try #require(client.port))/mcp"

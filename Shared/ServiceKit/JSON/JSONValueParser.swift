@@ -59,15 +59,9 @@ struct JSONValueParser {
     }
 
     private mutating func object(depth: Int) throws(JSONSyntaxError) -> JSONValue {
-        guard depth <= Self.maxDepth else { throw failure("nested more than \(Self.maxDepth) deep") }
-        index += 1
         var members: [String: JSONValue] = [:]
-        skipWhitespace()
-        if index < bytes.count, bytes[index] == Byte.closeBrace {
-            index += 1
-            return .object(members)
-        }
-        while true {
+        guard try open(depth: depth, closing: Byte.closeBrace) else { return .object(members) }
+        repeat {
             guard index < bytes.count, bytes[index] == Byte.quote else { throw failure("expected a member name in quotes") }
             let key = try string()
             skipWhitespace()
@@ -75,44 +69,44 @@ struct JSONValueParser {
             index += 1
             skipWhitespace()
             members[key] = try value(depth: depth)
-            skipWhitespace()
-            guard index < bytes.count else { throw failure("unexpected end of text in an object") }
-            switch bytes[index] {
-            case Byte.comma:
-                index += 1
-                skipWhitespace()
-            case Byte.closeBrace:
-                index += 1
-                return .object(members)
-            default:
-                throw failure("expected ',' or '}' in an object")
-            }
-        }
+        } while try next(closing: Byte.closeBrace)
+        return .object(members)
     }
 
     private mutating func array(depth: Int) throws(JSONSyntaxError) -> JSONValue {
+        var items: [JSONValue] = []
+        guard try open(depth: depth, closing: Byte.closeBracket) else { return .array(items) }
+        repeat {
+            items.append(try value(depth: depth))
+        } while try next(closing: Byte.closeBracket)
+        return .array(items)
+    }
+
+    /// Steps into an object or array: false when it is empty (its closing bracket consumed).
+    private mutating func open(depth: Int, closing: UInt8) throws(JSONSyntaxError) -> Bool {
         guard depth <= Self.maxDepth else { throw failure("nested more than \(Self.maxDepth) deep") }
         index += 1
-        var items: [JSONValue] = []
         skipWhitespace()
-        if index < bytes.count, bytes[index] == Byte.closeBracket {
+        guard index < bytes.count, bytes[index] == closing else { return true }
+        index += 1
+        return false
+    }
+
+    /// After a member or item: true after a comma (another follows), false at the closing bracket
+    /// (consumed).
+    private mutating func next(closing: UInt8) throws(JSONSyntaxError) -> Bool {
+        skipWhitespace()
+        guard index < bytes.count else { throw failure("unexpected end of text before '\(Character(Unicode.Scalar(closing)))'") }
+        switch bytes[index] {
+        case Byte.comma:
             index += 1
-            return .array(items)
-        }
-        while true {
-            items.append(try value(depth: depth))
             skipWhitespace()
-            guard index < bytes.count else { throw failure("unexpected end of text in an array") }
-            switch bytes[index] {
-            case Byte.comma:
-                index += 1
-                skipWhitespace()
-            case Byte.closeBracket:
-                index += 1
-                return .array(items)
-            default:
-                throw failure("expected ',' or ']' in an array")
-            }
+            return true
+        case closing:
+            index += 1
+            return false
+        default:
+            throw failure("expected ',' or '\(Character(Unicode.Scalar(closing)))'")
         }
     }
 
