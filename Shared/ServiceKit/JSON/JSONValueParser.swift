@@ -11,11 +11,12 @@ public struct JSONSyntaxError: Error, CustomStringConvertible, Sendable {
 /// Written by hand because nothing in the stack parses into a caller's own type in one pass:
 /// `JSONSerialization` builds Foundation objects first (NSDictionary, NSString, NSNumber), and
 /// reading those back into `JSONValue` was most of the router's JSON cost (perf at 64 requests in
-/// flight: the parse plus that conversion were an eighth of the router's CPU); `JSONDecoder`
-/// tries each case of an enum in turn. Strict like `JSONSerialization` (the tests compare the
-/// two): no trailing commas, comments, NaN, leading zeros, unescaped control characters,
-/// unpaired surrogates or invalid UTF-8; a UTF-8 byte order mark is skipped; duplicate keys keep
-/// the last value; nesting deeper than `maxDepth` is an error, not a stack overflow.
+/// flight: the parse plus that conversion were an eighth of the router's CPU; for the gateway's
+/// shard answers, see `JSONRPCResponse`); `JSONDecoder` tries each case of an enum in turn.
+/// Strict (the tests compare it with `JSONSerialization`, which takes trailing commas too): no
+/// trailing commas, comments, NaN, leading zeros, unescaped control characters, unpaired
+/// surrogates or invalid UTF-8; a UTF-8 byte order mark is skipped; duplicate keys keep the last
+/// value; nesting deeper than `maxDepth` is an error, not a stack overflow.
 struct JSONValueParser {
     static let maxDepth = 512
 
