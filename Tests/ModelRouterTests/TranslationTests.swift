@@ -144,8 +144,8 @@ private let deployment = Deployment(
 @Suite struct SSEParserTests {
     @Test func splitsEventsAcrossChunksAndCRLF() {
         var splitter = LineSplitter()
-        var parser = ModelRouter.SSEParser()  // the router's own, not ServiceKit's
-        var events: [SSEEvent] = []
+        var parser = SSEParser()
+        var events: [SSEParser.Event] = []
         for chunk in ["event: a\r\nda", "ta: 1\r\n\r\ndata: 2\n", "\n"] {
             for line in splitter.feed(ByteBuffer(string: chunk)) { if let e = parser.feed(line: line) { events.append(e) } }
         }

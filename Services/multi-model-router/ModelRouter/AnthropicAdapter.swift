@@ -172,7 +172,7 @@ struct AnthropicAdapter: LookupFreeAdapter {
             return try handle(event)
         }
 
-        mutating func handle(_ event: SSEEvent) throws -> [ChatEvent] {
+        mutating func handle(_ event: SSEParser.Event) throws -> [ChatEvent] {
             guard let json = try? JSONValue.parse(event.data) else { throw UpstreamError.protocolError("unreadable stream event") }
             let index = json["index"]?.intValue ?? 0
             switch json["type"]?.stringValue ?? event.event {

@@ -181,7 +181,7 @@ struct GeminiAdapter: LookupFreeAdapter {
             return try handle(event)
         }
 
-        mutating func handle(_ event: SSEEvent) throws -> [ChatEvent] {
+        mutating func handle(_ event: SSEParser.Event) throws -> [ChatEvent] {
             guard let json = try? JSONValue.parse(event.data) else { throw UpstreamError.protocolError("unreadable stream chunk") }
             if let error = json["error"], !error.isNull {
                 throw UpstreamError.status(error["code"]?.intValue ?? 500, retryAfter: nil, message: error["message"]?.stringValue ?? "error in stream")

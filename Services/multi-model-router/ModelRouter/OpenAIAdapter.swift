@@ -57,7 +57,7 @@ struct OpenAIAdapter: LookupFreeAdapter {
             return try handle(event)
         }
 
-        mutating func handle(_ event: SSEEvent) throws -> [ChatEvent] {
+        mutating func handle(_ event: SSEParser.Event) throws -> [ChatEvent] {
             if event.data == "[DONE]" { done = true; return [] }
             guard let json = try? JSONValue.parse(event.data) else { throw UpstreamError.protocolError("unreadable stream chunk") }
             if let error = json["error"], !error.isNull {

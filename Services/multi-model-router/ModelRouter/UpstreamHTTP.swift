@@ -159,35 +159,6 @@ struct LineSplitter {
     }
 }
 
-/// One server-sent event: the `event:` name (if any) and the joined `data:` lines.
-struct SSEEvent {
-    var event: String?
-    var data: String
-}
-
-struct SSEParser {
-    private var event: String?
-    private var data: [String] = []
-
-    /// Feeds one line; returns an event when a blank line completes one.
-    mutating func feed(line: String) -> SSEEvent? {
-        if line.isEmpty {
-            defer { event = nil; data = [] }
-            return data.isEmpty ? nil : SSEEvent(event: event, data: data.joined(separator: "\n"))
-        }
-        if line.hasPrefix(":") { return nil }
-        if line.hasPrefix("event:") { event = line.dropFirst(6).trimmingCharacters(in: .whitespaces) }
-        else if line.hasPrefix("data:") {
-            var value = line.dropFirst(5)
-            if value.first == " " { value = value.dropFirst() }
-            data.append(String(value))
-        }
-        return nil
-    }
-
-    mutating func finish() -> SSEEvent? { feed(line: "") }
-}
-
 /// What each provider adapter writes: turns its stream's lines into OpenAI-shaped events.
 protocol StreamDecoder: Sendable {
     mutating func decode(line: String) throws -> [ChatEvent]

@@ -1,6 +1,7 @@
 import Foundation
 
-/// Incremental `text/event-stream` parser: feed bytes as they arrive, get complete events out.
+/// Incremental `text/event-stream` parser: feed bytes (or lines) as they arrive, get complete
+/// events out. The gateway reads shards' answers with it, the router providers' streams.
 ///
 /// Written here because the SDK's SSE reader is Apple-only and the EventSource package's parser
 /// is an actor fed one byte per `await`, too slow for the gateway's hot path. It handles what
@@ -49,6 +50,12 @@ public struct SSEParser: Sendable {
         }
         pending.removeFirst(min(lineStart, pending.count))
         return events
+    }
+
+    /// Adds one line already split off (without its line end), for callers that split lines
+    /// themselves (the router: its streams are SSE or NDJSON); the event it completes, if any.
+    public mutating func feed(line: String) -> Event? {
+        process(line: Array(line.utf8)[...])
     }
 
     /// Ends the stream; a final event without its blank line is still delivered.
