@@ -60,10 +60,11 @@ import TestSupport
             _ = try await expiring.page("a/")
             #expect(hits.load(ordering: .relaxed) == 7)
         }
-        let closed = try FreePort.next()
-        let offline = DocsFetcher(baseURL: "http://127.0.0.1:\(closed)/", client: .shared, requestTimeout: .seconds(2))
-        await #expect { try await offline.page("a/") } throws: { error in
-            "\(error)".contains("Could not fetch documentation from http://127.0.0.1:\(closed)/a/") && "\(error)".contains("unreachable")
+        try await ClosedPort.with { closed in
+            let offline = DocsFetcher(baseURL: "http://127.0.0.1:\(closed)/", client: .shared, requestTimeout: .seconds(2))
+            await #expect { try await offline.page("a/") } throws: { error in
+                "\(error)".contains("Could not fetch documentation from http://127.0.0.1:\(closed)/a/") && "\(error)".contains("unreachable")
+            }
         }
     }
 }

@@ -118,9 +118,10 @@ import TestSupport
         let fine = try await client.execute(HTTP1Request(url: base + "/fine")!)
         #expect(String(buffer: try await fine.body.collect(upTo: 16)) == "ok")
 
-        let closedPort = try FreePort.next()
-        let refused = await #expect(throws: HTTP1ClientError.self) { _ = try await client.execute(HTTP1Request(url: "http://127.0.0.1:\(closedPort)/")!) }
-        #expect("\(refused!)".contains("cannot connect to 127.0.0.1:\(closedPort)"))
+        try await ClosedPort.with { closedPort in
+            let refused = await #expect(throws: HTTP1ClientError.self) { _ = try await client.execute(HTTP1Request(url: "http://127.0.0.1:\(closedPort)/")!) }
+            #expect("\(refused!)".contains("cannot connect to 127.0.0.1:\(closedPort)"))
+        }
     }
 
     @Test func aWholeResponseTimeoutCoversTheBodyToo() async throws {

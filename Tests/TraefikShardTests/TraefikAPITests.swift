@@ -53,9 +53,10 @@ import TestSupport
                 "\(error)".contains("did not answer within")
             }
         }
-        let closed = try FreePort.next()
-        await #expect { try await Self.api("http://127.0.0.1:\(closed)/api", timeout: .seconds(2)).rawData() } throws: { error in
-            "\(error)".contains("cannot be reached")
+        try await ClosedPort.with { closed in
+            await #expect { try await Self.api("http://127.0.0.1:\(closed)/api", timeout: .seconds(2)).rawData() } throws: { error in
+                "\(error)".contains("cannot be reached")
+            }
         }
     }
 }
@@ -69,7 +70,7 @@ import TestSupport
         let files = ManagedFiles(dynamicDirectory: dir)
         try FileManager.default.createDirectory(atPath: dir + "/mcp-managed", withIntermediateDirectories: true)
         let stale = dir + "/mcp-managed/.old.1234.tmp"
-        FileManager.default.createFile(atPath: stale, contents: Data("x".utf8), attributes: [.modificationDate: Date(timeIntervalSinceNow: -600)])
+        _ = FileManager.default.createFile(atPath: stale, contents: Data("x".utf8), attributes: [.modificationDate: Date(timeIntervalSinceNow: -600)])
         try files.write("grafana", "# managed-by: homelab-mcp traefik-shard\nhttp:\n  routers:\n    mcp-grafana: {rule: Host(`g`), service: mcp-grafana}\n")
         try files.write("grafana", "# managed-by: homelab-mcp traefik-shard\nhttp:\n  routers:\n    mcp-grafana: {rule: Host(`g2`), service: mcp-grafana}\n")
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/mcp-managed") == ["grafana.yml"])

@@ -55,26 +55,27 @@ import TestSupport
     }
 
     @Test func theShardServesAnnotatedReadOnlyToolsAndReportsHealth() async throws {
-        let closed = try FreePort.next()
-        let app = {{Name}}Shard.build(settings: Self.settings(url: "http://127.0.0.1:\(closed)"), http: .shared, logger: Logger(label: "test"))
-        try await app.test(.router) { client in
-            let manifest = try await client.execute(uri: "/manifest", method: .get) { response in
-                try JSONDecoder().decode(ShardManifest.self, from: Data(response.body.readableBytesView))
+        try await ClosedPort.with { closed in
+            let app = {{Name}}Shard.build(settings: Self.settings(url: "http://127.0.0.1:\(closed)"), http: .shared, logger: Logger(label: "test"))
+            try await app.test(.router) { client in
+                let manifest = try await client.execute(uri: "/manifest", method: .get) { response in
+                    try JSONDecoder().decode(ShardManifest.self, from: Data(response.body.readableBytesView))
+                }
+                #expect(manifest.name == "{{name}}")
+                #expect(manifest.tools.map(\.name) == ["get_{{name_snake}}_status", "get_{{name_snake}}_docs"])
+                for tool in manifest.tools {
+                    #expect(tool.annotations.readOnlyHint == true, "\(tool.name) is read-only")
+                    #expect(tool.description?.count ?? 0 > 60, "\(tool.name) has a real description")
+                    #expect(ToolNaming.isValid(ToolNaming.qualifiedName(shard: manifest.name, tool: tool.name)))
+                }
+                let health = try await client.execute(uri: "/health", method: .get) { response in
+                    try #require(try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any])
+                }
+                #expect(health["status"] as? String == "degraded")
+                let component = try #require((health["components"] as? [[String: Any]])?.first)
+                #expect(component["name"] as? String == "{{name}}-api" && component["status"] as? String == "unhealthy")
+                #expect((component["last_error"] as? String ?? "").contains("cannot be reached"))
             }
-            #expect(manifest.name == "{{name}}")
-            #expect(manifest.tools.map(\.name) == ["get_{{name_snake}}_status", "get_{{name_snake}}_docs"])
-            for tool in manifest.tools {
-                #expect(tool.annotations.readOnlyHint == true, "\(tool.name) is read-only")
-                #expect(tool.description?.count ?? 0 > 60, "\(tool.name) has a real description")
-                #expect(ToolNaming.isValid(ToolNaming.qualifiedName(shard: manifest.name, tool: tool.name)))
-            }
-            let health = try await client.execute(uri: "/health", method: .get) { response in
-                try #require(try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any])
-            }
-            #expect(health["status"] as? String == "degraded")
-            let component = try #require((health["components"] as? [[String: Any]])?.first)
-            #expect(component["name"] as? String == "{{name}}-api" && component["status"] as? String == "unhealthy")
-            #expect((component["last_error"] as? String ?? "").contains("cannot be reached"))
         }
     }
 
@@ -96,10 +97,11 @@ import TestSupport
     }
 
     @Test func anUnreachableServiceIsAClearAnswerNotACrash() async throws {
-        let closed = try FreePort.next()
-        let status = try Self.object(try await Self.call("get_{{name_snake}}_status", settings: Self.settings(url: "http://127.0.0.1:\(closed)")))
-        #expect(status["reachable"] as? Bool == false)
-        #expect((status["problem"] as? String ?? "").contains("{{NAME}}_URL"))
+        try await ClosedPort.with { closed in
+            let status = try Self.object(try await Self.call("get_{{name_snake}}_status", settings: Self.settings(url: "http://127.0.0.1:\(closed)")))
+            #expect(status["reachable"] as? Bool == false)
+            #expect((status["problem"] as? String ?? "").contains("{{NAME}}_URL"))
+        }
     }
 
     @Test func docsAreFetchedCachedAndExplainedWhenMissing() async throws {
