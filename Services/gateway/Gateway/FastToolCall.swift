@@ -14,30 +14,7 @@ struct FastToolCall: PipelineCall, Sendable {
     enum Era: Sendable {
         case stateless(ModernMCP)
         /// A call of an open session; `requestID` is the client's, for `notifications/cancelled`.
-        case session(id: String, registry: MCPSessionRegistry, requestID: RequestID)
-    }
-
-    /// A JSON-RPC id as the session registry tracks it (a string or an integer).
-    enum RequestID: Sendable {
-        case string(String)
-        case integer(Int)
-        case other
-
-        init(_ id: Any) {
-            switch id {
-            case let text as String: self = .string(text)
-            case let number as Int: self = .integer(number)
-            default: self = .other
-            }
-        }
-
-        var value: Any? {
-            switch self {
-            case .string(let text): text
-            case .integer(let number): number
-            case .other: nil
-            }
-        }
+        case session(id: String, registry: MCPSessionRegistry, requestID: JSONValue)
     }
 
     /// The id of the request to the shard (`gw-f…`, apart from the sessions' `gw-…`).
@@ -72,8 +49,8 @@ struct FastToolCall: PipelineCall, Sendable {
         guard let pending = transport.post(message, on: eventLoop, timeout: catalog.toolCallTimeout) else { return .settled(normalPath()) }
         Catalog.fastLaneCalls.for(shard).increment()
         if case .session(let session, let registry, let requestID) = era,
-           let token = registry.track(sessionID: session, requestID: requestID.value, cancel: { pending.cancel() }) {
-            pending.response.whenComplete { _ in registry.finished(sessionID: session, requestID: requestID.value, token: token) }
+           let token = registry.track(sessionID: session, requestID: requestID, cancel: { pending.cancel() }) {
+            pending.response.whenComplete { _ in registry.finished(sessionID: session, requestID: requestID, token: token) }
         }
         return .sent(pending)
     }
@@ -141,7 +118,7 @@ struct FastToolCall: PipelineCall, Sendable {
     private func failure(_ error: any Error) -> PipelineReply {
         switch era {
         case .stateless:
-            PipelineReply(ModernMCP.errorReply(id: try? JSONSerialization.jsonObject(with: idJSON, options: .fragmentsAllowed), method: "tools/call", error))
+            PipelineReply(ModernMCP.errorReply(id: try? JSONValue.parse(idJSON), method: "tools/call", error))
         case .session(let session, _, _):
             PipelineReply(MCPSessionRegistry.reply(idJSON: idJSON, .failure(error), sessionID: session))
         }

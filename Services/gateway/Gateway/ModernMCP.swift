@@ -53,7 +53,7 @@ struct ModernMCP: Sendable {
         self.instructions = instructions
         self.listeners = listeners
         self.logger = logger
-        self.encodedDiscover = (try? JSONSerialization.data(withJSONObject: Self.discover(instructions: instructions))) ?? Data("{}".utf8)
+        self.encodedDiscover = (try? Self.discover(instructions: instructions).encoded()) ?? Data("{}".utf8)
     }
 
     /// True when the request belongs to the stateless era: a modern version in the header, or a
@@ -61,19 +61,18 @@ struct ModernMCP: Sendable {
     static func isModern(headers: [String: String], body: Data?) -> Bool {
         if let version = header(headers, "MCP-Protocol-Version"), versions.contains(version) { return true }
         if header(headers, "Mcp-Session-Id") != nil { return false }
-        guard let body, let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any],
-              let params = object["params"] as? [String: Any], let meta = params["_meta"] as? [String: Any] else { return false }
+        guard let body, let meta = (try? JSONValue.parse(body))?["params"]?["_meta"]?.objectValue else { return false }
         return meta[metaVersionKey] != nil
     }
 
     /// A request that passed the era's checks (version, header mirrors), parsed once.
     struct ValidatedRequest {
-        let id: Any
+        let id: JSONValue
         /// The id as the client wrote it, to go back unchanged.
         let idJSON: Data
         let method: String
-        let params: [String: Any]
-        let meta: [String: Any]
+        let params: [String: JSONValue]
+        let meta: [String: JSONValue]
     }
 
     enum Validation {
@@ -85,27 +84,29 @@ struct ModernMCP: Sendable {
     /// The checks every request of this era passes before its method runs; shared by `handle` and
     /// the event-loop fast lane (`FastToolCalls`), so both reject the same requests the same way.
     static func validate(headers: [String: String], body: Data) -> Validation {
-        guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any] else {
+        // `JSONValueParser`, not `JSONSerialization`: Foundation's objects and the casts to read
+        // them were the largest part of the gateway's own CPU per call (perf).
+        guard case .object(let object)? = try? JSONValue.parse(body) else {
             return .reply(Self.failure(id: nil, status: 400, code: -32700, "Parse error: the body is not a JSON object"))
         }
         let id = object["id"]
-        guard let method = object["method"] as? String else {
+        guard let method = object["method"]?.stringValue else {
             return .reply(Self.failure(id: id, status: 400, code: -32600, "Invalid Request: no method"))
         }
         guard let id else { return .reply(Reply(status: 202, body: nil)) }  // a notification: nothing to answer
         // The id goes back as the client wrote it.
         let idJSON = RawJSON.member("id", in: body) ?? Self.encodeID(id)
-        let params = object["params"] as? [String: Any] ?? [:]
-        let meta = params["_meta"] as? [String: Any] ?? [:]
+        let params = object["params"]?.objectValue ?? [:]
+        let meta = params["_meta"]?.objectValue ?? [:]
         let headerVersion = Self.header(headers, "MCP-Protocol-Version")
-        let bodyVersion = meta[Self.metaVersionKey] as? String
+        let bodyVersion = meta[Self.metaVersionKey]?.stringValue
 
         guard let version = bodyVersion ?? headerVersion else {
             return .reply(Self.failure(id: id, status: 400, code: Code.headerMismatch, "Header mismatch: MCP-Protocol-Version and params._meta[\"\(Self.metaVersionKey)\"] are both required"))
         }
         guard Self.versions.contains(version) else {
             return .reply(Self.failure(id: id, status: 400, code: Code.unsupportedVersion, "Unsupported protocol version: \(version)",
-                                  data: ["supported": Self.supportedVersions, "requested": version]))
+                                  data: ["supported": .array(Self.supportedVersions.map(JSONValue.string)), "requested": .string(version)]))
         }
         guard headerVersion == bodyVersion else {
             return .reply(Self.failure(id: id, status: 400, code: Code.headerMismatch, "Header mismatch: MCP-Protocol-Version is '\(headerVersion ?? "absent")' but params._meta says '\(bodyVersion ?? "absent")'"))
@@ -114,7 +115,7 @@ struct ModernMCP: Sendable {
             return .reply(Self.failure(id: id, status: 400, code: Code.headerMismatch, "Header mismatch: Mcp-Method is '\(headerMethod)' but the body's method is '\(method)'"))
         }
         if let nameField = Self.nameField[method] {
-            let bodyName = params[nameField] as? String
+            let bodyName = params[nameField]?.stringValue
             guard let headerName = Self.header(headers, "Mcp-Name").map(Self.decodeHeaderValue), headerName == bodyName else {
                 return .reply(Self.failure(id: id, status: 400, code: Code.headerMismatch, "Header mismatch: Mcp-Name must equal params.\(nameField) for \(method)"))
             }
@@ -134,7 +135,7 @@ struct ModernMCP: Sendable {
             case "server/discover":
                 return Self.reply(idJSON: idJSON, encodedResult: encodedDiscover)
             case "ping":
-                return try result(id: id, [:])
+                return Self.reply(idJSON: idJSON, encodedResult: Data("{}".utf8))
             case "tools/list":
                 return Self.reply(idJSON: idJSON, encodedResult: catalog.snapshot(for: profile).encodedLists.tools, cacheable: true)
             case "prompts/list":
@@ -151,12 +152,12 @@ struct ModernMCP: Sendable {
                 return Self.reply(idJSON: idJSON, encodedResult: outcome.json)
             case "prompts/get":
                 let get = try decode(GetPrompt.Parameters.self, from: params)
-                return try result(id: id, encode(try await catalog.getPrompt(get.name, arguments: get.arguments, profile: profile)))
+                return Self.reply(idJSON: idJSON, encodedResult: try Self.encoder.encode(try await catalog.getPrompt(get.name, arguments: get.arguments, profile: profile)))
             case "subscriptions/listen":
                 return try listen(idJSON: idJSON, id: id, params: params, headers: headers)
             case "resources/read":
                 let read = try decode(ReadResource.Parameters.self, from: params)
-                return try result(id: id, encode(try await catalog.readResource(read.uri, profile: profile)))
+                return Self.reply(idJSON: idJSON, encodedResult: try Self.encoder.encode(try await catalog.readResource(read.uri, profile: profile)))
             default:
                 return Self.failure(id: id, status: 404, code: -32601, "Method not found: \(method)")
             }
@@ -166,7 +167,7 @@ struct ModernMCP: Sendable {
     }
 
     /// The JSON-RPC error for a method that threw.
-    static func errorReply(id: Any?, method: String, _ error: any Error) -> Reply {
+    static func errorReply(id: JSONValue?, method: String, _ error: any Error) -> Reply {
         switch error {
         case let mcpError as MCPError:
             Self.failure(id: id, status: 200, code: mcpError.code, mcpError.errorDescription ?? "\(mcpError)")
@@ -183,15 +184,15 @@ struct ModernMCP: Sendable {
     /// then a `notifications/<kind>/list_changed` whenever this profile's catalog changes, each
     /// stamped with the listen request's id; the final response only when the gateway shuts down
     /// (a client that hangs up just ends it).
-    private func listen(idJSON: Data, id: Any?, params: [String: Any], headers: [String: String]) throws -> Reply {
+    private func listen(idJSON: Data, id: JSONValue, params: [String: JSONValue], headers: [String: String]) throws -> Reply {
         guard Self.header(headers, "Accept")?.contains("text/event-stream") == true else {
             return Self.failure(id: id, status: 406, code: -32600, "Not Acceptable: subscriptions/listen answers with an event stream; send Accept: text/event-stream")
         }
-        guard let filter = params["notifications"] as? [String: Any] else {
+        guard let filter = params["notifications"]?.objectValue else {
             throw MCPError.invalidParams("subscriptions/listen needs params.notifications, an object of the changes to receive")
         }
         // Resource subscriptions are not offered (resources.subscribe is false): never acknowledged.
-        let kinds = Set(ListKind.allCases.filter { filter[$0.filterKey] as? Bool == true })
+        let kinds = Set(ListKind.allCases.filter { filter[$0.filterKey]?.boolValue == true })
         guard let (listenID, changes) = listeners.open(profile: profile, kinds: kinds) else {
             return Self.failure(id: id, status: 200, code: -32603, "Subscription limit reached (\(listeners.limit) open listen streams); try again later")
         }
@@ -213,7 +214,7 @@ struct ModernMCP: Sendable {
     /// A call whose progress flows back on the request's own SSE stream.
     private func progressCall(idJSON: Data, call: ToolCall, clientToken: ProgressToken) -> Reply {
         Reply(status: 200, body: nil) { emit in
-            let id = try? JSONSerialization.jsonObject(with: idJSON, options: .fragmentsAllowed)
+            let id = try? JSONValue.parse(idJSON)
             let relayToken = catalog.progressRelay.register(original: clientToken) { progress in
                 if let data = try? JSONEncoder().encode(ProgressNotification.message(progress)) { emit(data) }
             }
@@ -237,42 +238,41 @@ struct ModernMCP: Sendable {
         let arguments: Data?
 
         /// `params` is `body` parsed.
-        init(_ params: [String: Any], body: Data) throws {
-            guard let name = params["name"] as? String else { throw MCPError.invalidParams("tools/call needs params.name, a string") }
+        init(_ params: [String: JSONValue], body: Data) throws {
+            guard let name = params["name"]?.stringValue else { throw MCPError.invalidParams("tools/call needs params.name, a string") }
             self.name = name
-            // The object case first: `is NSNull` on a dictionary is a slow dynamic cast.
-            let value = params["arguments"]
-            if let object = value as? [String: Any] {
-                arguments = try RawJSON.member("params", "arguments", in: body)
-                    ?? JSONSerialization.data(withJSONObject: object, options: .withoutEscapingSlashes)
-            } else if value == nil || value is NSNull {
+            switch params["arguments"] {
+            case .object(let object)?:
+                arguments = RawJSON.member("params", "arguments", in: body) ?? JSONValue.object(object).encoded()
+            case nil, .null?:
                 arguments = nil
-            } else {
+            default:
                 throw MCPError.invalidParams("tools/call params.arguments must be an object")
             }
         }
     }
 
-    static func progressToken(_ value: Any?) -> ProgressToken? {
-        if let text = value as? String { return .string(text) }
-        if let number = value as? Int { return .integer(number) }
-        return nil
+    static func progressToken(_ value: JSONValue?) -> ProgressToken? {
+        switch value {
+        case .string(let text)?: .string(text)
+        case .number(let number)?: Int(exactly: number).map(ProgressToken.integer)
+        default: nil
+        }
     }
 
     static let supportedVersions = ["2026-07-28", "2025-11-25", "2025-06-18", "2025-03-26"]
     static let nameField = ["tools/call": "name", "prompts/get": "name", "resources/read": "uri"]
 
-    private static func discover(instructions: String) throws -> [String: Any] {
+    private static func discover(instructions: String) throws -> JSONValue {
         // Changes reach stateless clients through subscriptions/listen.
         let capabilities = Server.Capabilities(
             prompts: .init(listChanged: true), resources: .init(subscribe: false, listChanged: true),
             tools: .init(listChanged: true))
-        let encodedCapabilities = try JSONSerialization.jsonObject(with: JSONEncoder().encode(capabilities))
         return [
-            "supportedVersions": Self.supportedVersions,
-            "capabilities": encodedCapabilities,
-            "instructions": instructions,
-            "_meta": ["io.modelcontextprotocol/serverInfo": ["name": "homelab-mcp-gateway", "version": SuiteVersion.current]],
+            "supportedVersions": .array(Self.supportedVersions.map(JSONValue.string)),
+            "capabilities": try JSONValue.parse(JSONEncoder().encode(capabilities)),
+            "instructions": .string(instructions),
+            "_meta": ["io.modelcontextprotocol/serverInfo": ["name": "homelab-mcp-gateway", "version": .string(SuiteVersion.current)]],
         ]
     }
 
@@ -294,38 +294,28 @@ struct ModernMCP: Sendable {
         return Reply(status: 200, body: body)
     }
 
-    static func encodeID(_ id: Any?) -> Data {
-        (try? JSONSerialization.data(withJSONObject: [id ?? NSNull()])).map { Data($0.dropFirst().dropLast()) } ?? Data("null".utf8)
+    static func encodeID(_ id: JSONValue?) -> Data {
+        (id ?? .null).encoded()
     }
 
-    private func encode(_ value: some Encodable) throws -> [String: Any] {
-        let data = try JSONEncoder().encode(value)
-        return try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
-    }
+    /// Results of the SDK's types (prompts, resources), encoded as the SDK server encodes them.
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
 
-    private func decode<T: Decodable>(_ type: T.Type, from params: [String: Any]) throws -> T {
+    private func decode<T: Decodable>(_ type: T.Type, from params: [String: JSONValue]) throws -> T {
         var clean = params
         clean["_meta"] = nil
-        return try JSONDecoder().decode(T.self, from: JSONSerialization.data(withJSONObject: clean))
+        return try JSONDecoder().decode(T.self, from: JSONValue.object(clean).encoded())
     }
 
-    private func result(id: Any?, _ result: [String: Any], cacheable: Bool = false) throws -> Reply {
-        var result = result
-        result["resultType"] = "complete"
-        if cacheable {
-            // Profiles see different lists, and shards come and go: no client-side caching.
-            result["ttlMs"] = 0
-            result["cacheScope"] = "private"
-        }
-        let envelope: [String: Any] = ["jsonrpc": "2.0", "id": id ?? NSNull(), "result": result]
-        return Reply(status: 200, body: try JSONSerialization.data(withJSONObject: envelope))
-    }
-
-    static func failure(id: Any?, status: Int, code: Int, _ message: String, data: [String: Any]? = nil) -> Reply {
-        var error: [String: Any] = ["code": code, "message": message]
-        if let data { error["data"] = data }
-        let envelope: [String: Any] = ["jsonrpc": "2.0", "id": id ?? NSNull(), "error": error]
-        return Reply(status: status, body: try? JSONSerialization.data(withJSONObject: envelope))
+    static func failure(id: JSONValue?, status: Int, code: Int, _ message: String, data: [String: JSONValue]? = nil) -> Reply {
+        var error: [String: JSONValue] = ["code": .int(code), "message": .string(message)]
+        if let data { error["data"] = .object(data) }
+        let envelope: JSONValue = ["jsonrpc": "2.0", "id": id ?? .null, "error": .object(error)]
+        return Reply(status: status, body: envelope.encoded())
     }
 
     static func header(_ headers: [String: String], _ name: String) -> String? {

@@ -89,11 +89,11 @@ struct ProfileEndpoints: Sendable {
             // A session's call, as `SessionShortcuts` takes it: no progress token, and no other
             // `_meta` either (that one decodes it for the shard; the lane leaves such calls to it).
             guard sessions.admitsOutside(request, sessionID: sessionID),
-                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-                  object["method"] as? String == "tools/call", let id = object["id"], !(id is NSNull),
-                  let params = object["params"] as? [String: Any], params["_meta"] == nil,
+                  case .object(let object)? = try? JSONValue.parse(data),
+                  object["method"]?.stringValue == "tools/call", let id = object["id"], id != .null,
+                  let params = object["params"]?.objectValue, params["_meta"] == nil,
                   let parsed = try? ModernMCP.ToolCall(params, body: data) else { return nil }
-            era = .session(id: sessionID, registry: sessions, requestID: FastToolCall.RequestID(id))
+            era = .session(id: sessionID, registry: sessions, requestID: id)
             idJSON = RawJSON.member("id", in: data) ?? ModernMCP.encodeID(id)
             call = parsed
         } else {

@@ -12,14 +12,14 @@ struct SessionShortcuts: Sendable {
     let profile: String
     let logger: Logger
 
-    func answer(method: String, params: [String: Any], body: Data, request: MCP.HTTPRequest) throws -> SessionShortcut? {
+    func answer(method: String, params: [String: JSONValue], body: Data, request: MCP.HTTPRequest) throws -> SessionShortcut? {
         switch method {
         case "tools/list":
             // One page, no cursor: the list the stateless era serves.
             guard params["cursor"] == nil else { return nil }
             return .result(catalog.snapshot(for: profile).encodedLists.tools)
         case "tools/call":
-            let meta = params["_meta"] as? [String: Any]
+            let meta = params["_meta"]?.objectValue
             guard meta?["progressToken"] == nil else { return nil }
             let call = try ModernMCP.ToolCall(params, body: body)
             // The rest of `_meta` reaches the shard, as through the SDK server.

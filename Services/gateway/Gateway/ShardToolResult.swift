@@ -58,7 +58,7 @@ struct ShardToolResult: Sendable {
 
     /// `bytes` when they are a JSON object (tool arguments from a REST body), else nil.
     static func argumentsObject(_ bytes: Data) -> Data? {
-        (try? JSONSerialization.jsonObject(with: bytes)) is [String: Any] ? bytes : nil
+        if case .object? = try? JSONValue.parse(bytes) { bytes } else { nil }
     }
 
     /// The bytes of tool arguments that arrived as SDK values (the session era).

@@ -27,7 +27,7 @@ public actor MCPSessionRegistry: Service {
     /// session's SDK `Server` answer. `params` and `body` are the same message, parsed and raw.
     /// Thrown errors (e.g. `MCPError.invalidParams`) become the JSON-RPC error.
     public typealias Shortcut = @Sendable (
-        _ method: String, _ params: [String: Any], _ body: Data, _ request: MCP.HTTPRequest
+        _ method: String, _ params: [String: JSONValue], _ body: Data, _ request: MCP.HTTPRequest
     ) throws -> SessionShortcut?
 
     struct Session {
@@ -200,10 +200,10 @@ public actor MCPSessionRegistry: Service {
     /// gateway twice the CPU of the same call in the stateless era.
     private func shortcutAnswer(_ request: MCP.HTTPRequest, sessionID: String) async -> MCP.HTTPResponse? {
         guard let shortcut, request.method.uppercased() == "POST", let body = request.body,
-              let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any],
-              let method = object["method"] as? String else { return nil }
-        let params = object["params"] as? [String: Any] ?? [:]
-        guard let id = object["id"], !(id is NSNull) else {
+              case .object(let object)? = try? JSONValue.parse(body),
+              let method = object["method"]?.stringValue else { return nil }
+        let params = object["params"]?.objectValue ?? [:]
+        guard let id = object["id"], id != .null else {
             if method == "notifications/cancelled", let key = RequestKey(params["requestId"]) {
                 activity.withLock { $0[sessionID]?.calls.removeValue(forKey: key) }?.cancel()
             }
@@ -267,7 +267,7 @@ public actor MCPSessionRegistry: Service {
     /// Registers a call in flight: the client's `notifications/cancelled` for `requestID` and the
     /// end of the session run `cancel`. Nil when the session has ended (cancel it now) or the id
     /// cannot be cancelled by the client (not a string or an integer).
-    public nonisolated func track(sessionID: String, requestID: Any?, cancel: @escaping @Sendable () -> Void) -> Int? {
+    public nonisolated func track(sessionID: String, requestID: JSONValue?, cancel: @escaping @Sendable () -> Void) -> Int? {
         guard let key = RequestKey(requestID) else { return nil }
         let token = callTokens.add(1, ordering: .relaxed).newValue
         let tracked = activity.withLock { sessions in
@@ -279,7 +279,7 @@ public actor MCPSessionRegistry: Service {
     }
 
     /// The call `track` returned `token` for has ended.
-    public nonisolated func finished(sessionID: String, requestID: Any?, token: Int) {
+    public nonisolated func finished(sessionID: String, requestID: JSONValue?, token: Int) {
         guard let key = RequestKey(requestID) else { return }
         activity.withLock { sessions in
             if sessions[sessionID]?.calls[key]?.token == token { sessions[sessionID]?.calls[key] = nil }
@@ -310,8 +310,7 @@ public actor MCPSessionRegistry: Service {
 
     /// The `method` of a JSON-RPC message, or nil when the body is not one.
     static func method(of body: Data) -> String? {
-        guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any] else { return nil }
-        return object["method"] as? String
+        (try? JSONValue.parse(body))?["method"]?.stringValue
     }
 
     static func newSessionID() -> String {
@@ -334,10 +333,12 @@ public enum SessionShortcut: Sendable {
 struct RequestKey: Hashable {
     let text: String
 
-    init?(_ id: Any?) {
+    init?(_ id: JSONValue?) {
         switch id {
-        case let text as String: self.text = "s" + text
-        case let number as Int: self.text = "n\(number)"
+        case .string(let text)?: self.text = "s" + text
+        case .number(let number)?:
+            guard let integer = Int(exactly: number) else { return nil }
+            self.text = "n\(integer)"
         default: return nil
         }
     }

@@ -7,7 +7,7 @@ import Foundation
 /// Written by hand because Foundation's JSON APIs only hand out parsed values, and writing those
 /// back with `JSONSerialization` bridges every dictionary to `NSDictionary` on Linux (perf: a tenth
 /// of the gateway's CPU per tool call); no package in the stack slices raw JSON. Callers parse
-/// the same bytes with `JSONSerialization` first, so malformed input is rejected there; here
+/// the same bytes with `JSONValue.parse` first, so malformed input is rejected there; here
 /// anything unexpected (bad syntax, truncation, a key spelled with escapes) just means nil.
 public enum RawJSON {
     /// The bytes of the value at `path` (member names from the top-level object down), or nil.

@@ -278,22 +278,19 @@ public actor StreamableHTTPClientTransport: Transport {
 
     /// Learns the negotiated version from the initialize result, for the header on later requests.
     static func negotiatedVersion(in message: Data) -> String? {
-        guard let object = try? JSONSerialization.jsonObject(with: message) as? [String: Any],
-              let result = object["result"] as? [String: Any] else { return nil }
-        return result["protocolVersion"] as? String
+        (try? JSONValue.parse(message))?["result"]?["protocolVersion"]?.stringValue
     }
 
     /// A JSON-RPC error body's message, or the body itself shortened.
     static func errorMessage(fromBody body: String) -> String {
-        if let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
-           let error = object["error"] as? [String: Any], let message = error["message"] as? String {
+        if let message = (try? JSONValue.parse(body))?["error"]?["message"]?.stringValue {
             return message
         }
         return String(body.prefix(300))
     }
 }
 
-/// A JSON-RPC response read off the wire, parsed once with JSONSerialization so a caller can pass
+/// A JSON-RPC response read off the wire, parsed once with `JSONValueParser` so a caller can pass
 /// its result through without decoding it into the SDK's types (`Value`'s Codable decoding tries
 /// every JSON type in turn and runs a regular expression on every string: the biggest cost of a
 /// gateway `tools/call` before this). (`JSONDecoder` into only the members read here was tried:
