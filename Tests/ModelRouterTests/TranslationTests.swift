@@ -141,6 +141,11 @@ private let deployment = Deployment(
     }
 }
 
+extension StreamDecoder {
+    /// The tests write stream lines as text.
+    mutating func decode(line: String) throws -> [ChatEvent] { try decode(line: Array(line.utf8)) }
+}
+
 @Suite struct SSEParserTests {
     @Test func splitsEventsAcrossChunksAndCRLF() {
         var splitter = LineSplitter()

@@ -167,7 +167,7 @@ struct AnthropicAdapter: LookupFreeAdapter {
         var toolIDs: [String] = []
         var thinking: [Int: JSONValue] = [:]
 
-        mutating func decode(line: String) throws -> [ChatEvent] {
+        mutating func decode(line: [UInt8]) throws -> [ChatEvent] {
             guard let event = sse.feed(line: line) else { return [] }
             return try handle(event)
         }

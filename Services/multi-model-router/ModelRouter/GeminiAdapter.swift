@@ -176,7 +176,7 @@ struct GeminiAdapter: LookupFreeAdapter {
         var finishReason: String?
         var callCount = 0
 
-        mutating func decode(line: String) throws -> [ChatEvent] {
+        mutating func decode(line: [UInt8]) throws -> [ChatEvent] {
             guard let event = sse.feed(line: line) else { return [] }
             return try handle(event)
         }

@@ -139,8 +139,8 @@ struct OllamaAdapter: ProviderAdapter {
         var done = false
         var callCount = 0
 
-        mutating func decode(line: String) throws -> [ChatEvent] {
-            guard !line.trimmingCharacters(in: .whitespaces).isEmpty else { return [] }
+        mutating func decode(line: [UInt8]) throws -> [ChatEvent] {
+            guard line.contains(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }) else { return [] }
             guard let json = try? JSONValue.parse(line) else { throw UpstreamError.protocolError("unreadable stream line") }
             if let error = json["error"]?.stringValue { throw UpstreamError.protocolError(error) }
             var events: [ChatEvent] = []

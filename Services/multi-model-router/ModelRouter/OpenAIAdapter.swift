@@ -52,7 +52,7 @@ struct OpenAIAdapter: LookupFreeAdapter {
         var sse = SSEParser()
         var done = false
 
-        mutating func decode(line: String) throws -> [ChatEvent] {
+        mutating func decode(line: [UInt8]) throws -> [ChatEvent] {
             guard let event = sse.feed(line: line) else { return [] }
             return try handle(event)
         }

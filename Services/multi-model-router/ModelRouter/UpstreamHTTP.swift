@@ -135,16 +135,17 @@ struct UpstreamHTTP {
     }
 }
 
-/// Splits a streamed body into lines (SSE and NDJSON are both line-based).
+/// Splits a streamed body into lines (SSE and NDJSON are both line-based), kept as bytes: the
+/// decoders parse JSON and SSE fields from bytes, so a `String` per line would only be turned back.
 struct LineSplitter {
     private var pending: [UInt8] = []
 
-    mutating func feed(_ buffer: ByteBuffer) -> [String] {
-        var lines: [String] = []
+    mutating func feed(_ buffer: ByteBuffer) -> [[UInt8]] {
+        var lines: [[UInt8]] = []
         for byte in buffer.readableBytesView {
             if byte == UInt8(ascii: "\n") {
                 if pending.last == UInt8(ascii: "\r") { pending.removeLast() }
-                lines.append(String(decoding: pending, as: UTF8.self))
+                lines.append(pending)
                 pending.removeAll(keepingCapacity: true)
             } else {
                 pending.append(byte)
@@ -153,15 +154,15 @@ struct LineSplitter {
         return lines
     }
 
-    mutating func finish() -> [String] {
+    mutating func finish() -> [[UInt8]] {
         defer { pending.removeAll() }
-        return pending.isEmpty ? [] : [String(decoding: pending, as: UTF8.self)]
+        return pending.isEmpty ? [] : [pending]
     }
 }
 
 /// What each provider adapter writes: turns its stream's lines into OpenAI-shaped events.
 protocol StreamDecoder: Sendable {
-    mutating func decode(line: String) throws -> [ChatEvent]
+    mutating func decode(line: [UInt8]) throws -> [ChatEvent]
     /// The body ended: flush, or throw when the provider's end marker never came.
     mutating func finish() throws -> [ChatEvent]
 }
@@ -219,6 +220,6 @@ final class ChatEventStream: @unchecked Sendable {
 }
 
 private struct NoDecoder: StreamDecoder {
-    mutating func decode(line: String) throws -> [ChatEvent] { [] }
+    mutating func decode(line: [UInt8]) throws -> [ChatEvent] { [] }
     mutating func finish() throws -> [ChatEvent] { [] }
 }

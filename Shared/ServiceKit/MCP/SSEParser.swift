@@ -54,8 +54,8 @@ public struct SSEParser: Sendable {
 
     /// Adds one line already split off (without its line end), for callers that split lines
     /// themselves (the router: its streams are SSE or NDJSON); the event it completes, if any.
-    public mutating func feed(line: String) -> Event? {
-        process(line: Array(line.utf8)[...])
+    public mutating func feed(line: [UInt8]) -> Event? {
+        process(line: line[...])
     }
 
     /// Ends the stream; a final event without its blank line is still delivered.
