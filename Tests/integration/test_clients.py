@@ -204,7 +204,8 @@ def test_mcpo_in_front_of_the_gateway(services, gateway):
 def test_client_snippets_and_name_budget(gateway):
     r = httpx2.get(gateway.url + "/api/v1/clients/claude", headers=bearer("admin-secret"))
     snippets = r.json()
-    assert "claude mcp add --transport http claude" in snippets["claude_code"]["command"]
+    # Named as the profile's client_prefix (mcp__homelab__) assumes, not after the profile.
+    assert "claude mcp add --transport http homelab " in snippets["claude_code"]["command"]
     assert snippets["open_webui"]["TOOL_SERVER_CONNECTIONS"][0]["auth_type"] == "bearer"
     assert snippets["mcp_url"]["from_containers"].endswith("/v/claude/mcp")
     assert "claude-secret" not in r.text  # tokens are never echoed

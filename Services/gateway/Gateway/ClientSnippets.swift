@@ -7,7 +7,7 @@ enum ClientSnippets {
         let path = profile.mcpPath
         let needsToken = !profile.tokens.isEmpty
         let token = "<token for profile \(profile.name)>"
-        let serverName = profile.name == GatewayProfile.defaultName ? "homelab" : profile.name
+        let serverName = serverName(clientPrefix: profile.clientPrefix)
         let openAPIBase = "/v/\(profile.name)"
 
         var claudeCommand = "claude mcp add --transport http \(serverName) \(publicURL)\(path)"
@@ -62,5 +62,22 @@ enum ClientSnippets {
                 "tools_to_include": "All (or Selected, by the names from tools/list)",
             ],
         ]
+    }
+
+    /// The name the client gives the server: the one the profile's `client_prefix` was sized for
+    /// (Claude Code's `mcp__<name>__`, Open WebUI's `<connection id>_`), else "homelab". Why: the
+    /// client puts that name in front of every tool name, and the gateway shortens tool names so
+    /// that exactly `client_prefix` + name fits 64 characters; a snippet naming the server after
+    /// the profile ("openwebui_" is two characters longer than "homelab_") broke that budget.
+    static func serverName(clientPrefix: String) -> String {
+        var name = Substring(clientPrefix)
+        if name.hasPrefix("mcp__") {
+            guard name.hasSuffix("__"), name.count > 7 else { return "homelab" }
+            name = name.dropFirst(5).dropLast(2)
+        } else if name.hasSuffix("_") {
+            name = name.dropLast()
+        }
+        let allowed = name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }
+        return !name.isEmpty && allowed ? String(name) : "homelab"
     }
 }
