@@ -79,8 +79,9 @@ public struct ServiceConfig: Sendable {
     /// A duration in seconds; accepts `15`, `1.5`, `15s`, `500ms`, `2m`.
     public func seconds(_ variable: String, default defaultValue: Double) throws -> Double {
         guard let text = raw(variable) else { return defaultValue }
-        guard let value = Self.parseSeconds(text), value >= 0 else {
-            throw ConfigurationError(variable: variable, reason: "must be a duration like 15, 15s, 500ms or 2m, got '\(text)'")
+        // At most a billion seconds (31 years): larger ones overflow the timers they become.
+        guard let value = Self.parseSeconds(text), value >= 0, value <= 1e9 else {
+            throw ConfigurationError(variable: variable, reason: "must be a duration like 15, 15s, 500ms or 2m (at most 1e9 s), got '\(text)'")
         }
         return value
     }

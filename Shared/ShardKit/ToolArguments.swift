@@ -30,8 +30,9 @@ public struct ToolArguments: Sendable {
     public func int(_ name: String) throws -> Int? {
         guard let value = values[name], !value.isNull else { return nil }
         if let number = value.intValue { return number }
-        if let number = value.doubleValue, number == number.rounded() { return Int(number) }
-        throw ToolInputError("'\(name)' must be a whole number")
+        // `Int(exactly:)`: a whole number out of `Int`'s range (1e30) is an input error, not a trap.
+        if let number = value.doubleValue, let whole = Int(exactly: number) { return whole }
+        throw ToolInputError("'\(name)' must be a whole number between \(Int.min) and \(Int.max)")
     }
 
     public func double(_ name: String) throws -> Double? {

@@ -40,11 +40,24 @@ private func chat(_ text: String, model: String = "auto") throws -> ChatRequest 
         #expect(config.fallbacks["claude-sonnet"] == ["gemini-flash"] && config.numRetries == 2 && config.cooldownSeconds == 10)
     }
 
-    @Test func brokenConfigsSayWhatIsWrong() {
+    @Test func brokenConfigsSayWhatIsWrong() throws {
         #expect(throws: RouterConfig.ConfigError.self) { try RouterConfig.parse(yaml: "model_list: []", environment: [:]) }
         #expect(throws: RouterConfig.ConfigError.self) { try RouterConfig.parse(yaml: "model_list:\n  - model_name: x\n    litellm_params: {model: gpt}", environment: [:]) }
         #expect(throws: RouterConfig.ConfigError.self) { try RouterConfig.parse(yaml: yaml + "\naliases: {x: nope}", environment: [:]) }
         #expect(throws: RouterConfig.ConfigError.self) { try RouterConfig.parse(yaml: "[: not yaml", environment: [:]) }
+        // Numbers that would trap as `Int`s or timers (an edit saying rpm: 1e30 crashed the router).
+        let entry = "model_list:\n  - model_name: x\n    litellm_params: {model: openai/gpt, "
+        for bad in ["rpm: 1e30}", "tpm: -1}", "rpm: 2.5}", "context_window: 1e30}"] {
+            #expect(throws: RouterConfig.ConfigError.self) { try RouterConfig.parse(yaml: entry + bad, environment: [:]) }
+        }
+        for setting in ["timeout", "cooldown_time", "num_retries", "cache_max_entries", "allowed_fails"] {
+            #expect(throws: RouterConfig.ConfigError.self) { try RouterConfig.parse(yaml: entry + "}\nrouter_settings: {\(setting): 1e30}", environment: [:]) }
+            #expect(throws: Never.self) { try RouterConfig.parse(yaml: entry + "}\nrouter_settings: {\(setting): 30}", environment: [:]) }
+        }
+        #expect(throws: RouterConfig.ConfigError.self) {
+            try RouterConfig.parse(yaml: yaml + "\nauto: {rules: [{when: {min_context_tokens: 1e30}, model: local}]}", environment: [:])
+        }
+        #expect(try RouterConfig.parse(yaml: entry + "rpm: 60, tpm: 100000}", environment: [:]).deployments(named: "x").first?.rpm == 60)
     }
 }
 
@@ -71,6 +84,12 @@ private func chat(_ text: String, model: String = "auto") throws -> ChatRequest 
         let decision = try engine.decide(chat("hi", model: "smart"), config: config, budgetExceeded: false)
         #expect(decision.reason == "alias smart -> claude-sonnet")
         #expect(decision.candidates.map(\.name) == ["claude-sonnet", "gemini-flash"])
+    }
+
+    @Test func onlyAnUpstreams4xxPassesThroughAsIs() {
+        #expect(RouterError.fromUpstream(.status(422, retryAfter: nil, message: "bad")).status.code == 422)
+        // A code from a stream's error event can be anything; it must not reach HTTPResponse.Status.
+        for odd in [-5, 0, 42, 5000] { #expect(RouterError.fromUpstream(.status(odd, retryAfter: nil, message: "odd")).status.code == 502) }
     }
 
     @Test func unknownModelIs404() {

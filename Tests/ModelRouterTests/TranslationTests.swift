@@ -23,6 +23,13 @@ private let deployment = Deployment(
         #expect(throws: RouterError.self) { try request(#"{"model":"m","messages":[{"role":"wizard","content":"x"}]}"#) }
         #expect(throws: RouterError.self) { try request(#"{"model":"m","messages":[{"role":"tool","content":"x"}]}"#) }
         #expect(throws: RouterError.self) { try request(#"{"model":"m","messages":[{"role":"user","content":"x"}],"temperature":3}"#) }
+        // Whole-number parameters out of range or with a fraction: a 400 naming them, never a trap.
+        for (param, value) in [("max_tokens", "1e30"), ("max_tokens", "0"), ("max_completion_tokens", "2.5"), ("n", "1e30"), ("n", "0"), ("seed", "1e30"), ("seed", "\"7\"")] {
+            #expect {
+                try request(#"{"model":"m","messages":[{"role":"user","content":"x"}],"\#(param)":\#(value)}"#)
+            } throws: { ($0 as? RouterError)?.param == param && "\($0)".contains("whole number") }
+        }
+        #expect(try request(#"{"model":"m","messages":[{"role":"user","content":"x"}],"max_tokens":100,"n":1,"seed":-5}"#).maxTokens == 100)
         let ok = try request(#"{"model":"m","messages":[{"role":"user","content":"x"}],"stream":true,"stream_options":{"include_usage":true}}"#)
         #expect(ok.stream && ok.includeUsage)
     }
@@ -63,6 +70,13 @@ private let deployment = Deployment(
             """#)
         let assistant = adapter.body(chat, deployment: deployment, stream: false)["messages"]?.arrayValue?[1]
         #expect(assistant?["content"]?.arrayValue?.first?["signature"] == "sig")
+    }
+
+    @Test func absurdUsageFromAProviderReadsAsAbsent() {
+        // An upstream's 1e20 once crashed the router; counts beyond 2^40 are not believed.
+        let usage = AnthropicAdapter.usage(["input_tokens": 1e20, "cache_read_input_tokens": 9e18, "output_tokens": 7])
+        #expect(usage.promptTokens == 0 && usage.completionTokens == 7)
+        #expect(OpenAIAdapter.usage(["prompt_tokens": -5, "completion_tokens": .number(.infinity)]) == TokenUsage())
     }
 
     @Test func usageCountsCacheTokensInPromptAndCostsEachAtItsPrice() {

@@ -13,6 +13,9 @@ import Testing
         #expect(o["s"] == .string("é\"x") && o["n"] == .null)
         #expect(o["a"] == .array([.number(1), .bool(true), .object(["k": .array([])])]))
         #expect(try JSONValue.parse("\"fragment\"") == .string("fragment"))
+        // `intValue` drops a fraction as before; out of `Int`'s range it is nil, never a trap.
+        #expect(JSONValue.number(-3.7).intValue == -3 && JSONValue.number(42).intValue == 42)
+        for huge in [1e30, -1e30, 9.3e18, Double.infinity, Double.nan] { #expect(JSONValue.number(huge).intValue == nil) }
         #expect(throws: (any Error).self) { try JSONValue.parse("{nope") }
     }
 }

@@ -13,7 +13,7 @@ import Testing
         #expect(try config.bool("FLAG", default: false))
     }
 
-    @Test func badValuesNameTheVariable() {
+    @Test func badValuesNameTheVariable() throws {
         let config = ServiceConfig(environment: ["PORT": "ninety", "LOG_LEVEL": "loud", "TIMEOUT": "soon"])
         #expect(throws: ConfigurationError.self) { try config.int("PORT", default: 1) }
         do {
@@ -22,6 +22,11 @@ import Testing
             #expect("\(error)".contains("PORT") && "\(error)".contains("ninety"))
         }
         #expect(throws: ConfigurationError.self) { try config.seconds("TIMEOUT", default: 1) }
+        // Durations that would overflow the timers they become are refused, not a crash.
+        for huge in ["1e30", "inf", "nan", "2e9s"] {
+            #expect(throws: ConfigurationError.self) { try ServiceConfig(environment: ["T": huge]).duration("T", defaultSeconds: 1) }
+        }
+        #expect(try ServiceConfig(environment: ["T": "1e9"]).duration("T", defaultSeconds: 1) == .seconds(1_000_000_000))
         #expect(throws: ConfigurationError.self) { try ListenSettings(config: ServiceConfig(environment: ["PORT": "70000"]), defaultPort: 1) }
     }
 

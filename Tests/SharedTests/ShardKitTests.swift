@@ -43,6 +43,16 @@ import TestSupport
             definition: definition, settings: ShardSettings(listen: .init(host: "127.0.0.1", port: 0)), logger: Logger(label: "test"))
     }
 
+    /// A whole number out of `Int`'s range is the model's input error, not a trap that takes
+    /// the shard down (`warn_days: 1e30` once did).
+    @Test func wholeNumbersOutOfRangeAreInputErrors() throws {
+        let arguments = ToolArguments(["big": .double(1e30), "inf": .double(.infinity), "half": .double(2.5), "five": .double(5), "six": .int(6)])
+        for name in ["big", "inf", "half"] {
+            #expect { try arguments.int(name) } throws: { ($0 as? ToolInputError)?.message.contains("'\(name)' must be a whole number") == true }
+        }
+        #expect(try arguments.int("five") == 5 && arguments.int("six") == 6 && arguments.int("absent") == nil)
+    }
+
     @Test func servesToolsManifestAndHealthOverHTTP() async throws {
         try await Self.app().test(.live) { client in
             let port = try #require(client.port)

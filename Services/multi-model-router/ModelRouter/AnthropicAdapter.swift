@@ -144,10 +144,10 @@ struct AnthropicAdapter: LookupFreeAdapter {
 
     /// OpenAI's prompt count includes the cache parts Anthropic reports separately.
     static func usage(_ u: JSONValue?) -> TokenUsage {
-        let input = u?["input_tokens"]?.intValue ?? 0
-        let read = u?["cache_read_input_tokens"]?.intValue ?? 0
-        let write = u?["cache_creation_input_tokens"]?.intValue ?? 0
-        return TokenUsage(promptTokens: input + read + write, completionTokens: u?["output_tokens"]?.intValue ?? 0, cacheReadTokens: read, cacheWriteTokens: write)
+        let input = u?["input_tokens"]?.tokenCount ?? 0
+        let read = u?["cache_read_input_tokens"]?.tokenCount ?? 0
+        let write = u?["cache_creation_input_tokens"]?.tokenCount ?? 0
+        return TokenUsage(promptTokens: input + read + write, completionTokens: u?["output_tokens"]?.tokenCount ?? 0, cacheReadTokens: read, cacheWriteTokens: write)
     }
 
     func stream(_ request: ChatRequest, deployment: Deployment, timeout: Double) async throws -> ChatEventStream {
@@ -204,7 +204,7 @@ struct AnthropicAdapter: LookupFreeAdapter {
                 }
             case "message_delta":
                 if let r = json["delta"]?["stop_reason"]?.stringValue { stopReason = r }
-                if let out = json["usage"]?["output_tokens"]?.intValue { usage.completionTokens = out }
+                if let out = json["usage"]?["output_tokens"]?.tokenCount { usage.completionTokens = out }
             case "message_stop":
                 stopped = true
                 adapter.keepThinking(thinking.keys.sorted().compactMap { thinking[$0] }, for: toolIDs)

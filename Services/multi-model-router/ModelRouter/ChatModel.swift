@@ -34,8 +34,8 @@ public struct ChatRequest: Sendable {
         if let t = body["temperature"], !t.isNull {
             guard let v = t.doubleValue, (0...2).contains(v) else { throw .invalidRequest("'temperature' must be a number between 0 and 2", param: "temperature") }
         }
-        for key in ["max_tokens", "max_completion_tokens"] {
-            if let v = body[key], !v.isNull, (v.doubleValue ?? -1) < 1 { throw .invalidRequest("'\(key)' must be a positive integer", param: key) }
+        for (key, range) in Self.wholeNumberParameters {
+            if let v = body[key], !v.isNull { _ = try Self.wholeNumber(v, key, in: range) }
         }
         if let tools = body["tools"], !tools.isNull {
             guard let list = tools.arrayValue else { throw .invalidRequest("'tools' must be an array", param: "tools") }
@@ -48,6 +48,21 @@ public struct ChatRequest: Sendable {
         self.messages = messages
         self.stream = body["stream"]?.boolValue ?? false
         self.includeUsage = body["stream_options"]?["include_usage"]?.boolValue ?? false
+    }
+
+    /// The whole-number parameters and their ranges. Checked, not just read: `1e30` or `2.5` would
+    /// reach the router's own arithmetic (context sizing, the cache key) or mean nothing upstream.
+    static let wholeNumberParameters: [(String, ClosedRange<Int>)] = [
+        ("max_tokens", 1...10_000_000), ("max_completion_tokens", 1...10_000_000), ("n", 1...128), ("seed", Int.min...Int.max),
+    ]
+
+    /// `value` as a whole number in `range`, or the 400 that names `param`.
+    static func wholeNumber(_ value: JSONValue, _ param: String, in range: ClosedRange<Int>) throws(RouterError) -> Int {
+        guard let number = value.doubleValue, let whole = Int(exactly: number), range.contains(whole) else {
+            let bounds = range == Int.min...Int.max ? "" : " from \(range.lowerBound) to \(range.upperBound)"
+            throw .invalidRequest("'\(param)' must be a whole number\(bounds)", param: param)
+        }
+        return whole
     }
 
     public var tools: [JSONValue] { body["tools"]?.arrayValue ?? [] }
@@ -85,6 +100,12 @@ public struct ChatRequest: Sendable {
 }
 
 /// Token counts by kind, OpenAI's meaning: `promptTokens` includes cache reads and writes.
+extension JSONValue {
+    /// A token count from a provider's answer: a whole number from 0 to 2^40, else absent. Why
+    /// bounded: usage is summed and priced, and an upstream's `1e20` once crashed the router.
+    var tokenCount: Int? { intValue.flatMap { (0...(1 << 40)).contains($0) ? $0 : nil } }
+}
+
 public struct TokenUsage: Sendable, Equatable, Codable {
     public var promptTokens = 0
     public var completionTokens = 0

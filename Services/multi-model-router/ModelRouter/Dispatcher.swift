@@ -147,7 +147,9 @@ extension UpstreamError {
 extension RouterError {
     /// A provider's refusal of the request itself (400, 413, 422): the client's to fix.
     static func fromUpstream(_ error: UpstreamError) -> RouterError {
-        let code = error.statusCode ?? 502
+        // Only a 4xx passes through: a code from a stream's error event can be anything (`-5`
+        // would trap in `HTTPResponse.Status`).
+        let code = error.statusCode.flatMap { (400...499).contains($0) ? $0 : nil } ?? 502
         return RouterError(HTTPResponse.Status(code: code), "upstream rejected the request: \(error)", type: code < 500 ? "invalid_request_error" : "api_error", code: "upstream_error")
     }
 

@@ -53,7 +53,9 @@ extension RouterAPI {
         guard config.deployments(named: target).contains(where: \.supportsEmbeddings), !decision.candidates.isEmpty else {
             throw RouterError.invalidRequest("'\(model)' has no embeddings API (Anthropic has none); use an OpenAI, Gemini or Ollama model", param: "model")
         }
-        let dimensions = body["dimensions"]?.intValue
+        let dimensions: Int? = if let value = body["dimensions"], !value.isNull {
+            try ChatRequest.wholeNumber(value, "dimensions", in: 1...65_536)
+        } else { nil }
         let outcome = try await dispatcher.attempt(decision: decision, config: config) { deployment in
             guard let adapter = dispatcher.adapters.embeddings(for: deployment.provider) else { throw UpstreamError.notConfigured("no embeddings API") }
             return try await withDeadline(config.timeoutSeconds, "no embeddings") {

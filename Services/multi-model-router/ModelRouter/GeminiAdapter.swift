@@ -155,11 +155,11 @@ struct GeminiAdapter: LookupFreeAdapter {
     }
 
     static func usage(_ u: JSONValue?) -> TokenUsage {
-        let thoughts = u?["thoughtsTokenCount"]?.intValue ?? 0
+        let thoughts = u?["thoughtsTokenCount"]?.tokenCount ?? 0
         return TokenUsage(
-            promptTokens: u?["promptTokenCount"]?.intValue ?? 0,
-            completionTokens: (u?["candidatesTokenCount"]?.intValue ?? 0) + thoughts,
-            cacheReadTokens: u?["cachedContentTokenCount"]?.intValue ?? 0, reasoningTokens: thoughts)
+            promptTokens: u?["promptTokenCount"]?.tokenCount ?? 0,
+            completionTokens: (u?["candidatesTokenCount"]?.tokenCount ?? 0) + thoughts,
+            cacheReadTokens: u?["cachedContentTokenCount"]?.tokenCount ?? 0, reasoningTokens: thoughts)
     }
 
     func stream(_ request: ChatRequest, deployment: Deployment, timeout: Double) async throws -> ChatEventStream {

@@ -116,7 +116,7 @@ struct OllamaAdapter: ProviderAdapter {
     }
 
     static func usage(_ json: JSONValue) -> TokenUsage {
-        TokenUsage(promptTokens: json["prompt_eval_count"]?.intValue ?? 0, completionTokens: json["eval_count"]?.intValue ?? 0)
+        TokenUsage(promptTokens: json["prompt_eval_count"]?.tokenCount ?? 0, completionTokens: json["eval_count"]?.tokenCount ?? 0)
     }
 
     /// Ollama cuts an over-long prompt without an error; a prompt count at the window's edge
@@ -172,6 +172,6 @@ extension OllamaAdapter: EmbeddingsAdapter {
         if let dimensions { body["dimensions"] = .int(dimensions) }
         let response = try await http.post(url: deployment.apiBase + "/api/embed", headers: [], body: body, timeout: timeout)
         let json = try await UpstreamHTTP.readBody(response)
-        return EmbeddingsResult(vectors: json["embeddings"]?.arrayValue ?? [], promptTokens: json["prompt_eval_count"]?.intValue ?? 0)
+        return EmbeddingsResult(vectors: json["embeddings"]?.arrayValue ?? [], promptTokens: json["prompt_eval_count"]?.tokenCount ?? 0)
     }
 }

@@ -43,9 +43,9 @@ struct OpenAIAdapter: LookupFreeAdapter {
     static func usage(_ u: JSONValue?) -> TokenUsage? {
         guard let u, case .object = u else { return nil }
         return TokenUsage(
-            promptTokens: u["prompt_tokens"]?.intValue ?? 0, completionTokens: u["completion_tokens"]?.intValue ?? 0,
-            cacheReadTokens: u["prompt_tokens_details"]?["cached_tokens"]?.intValue ?? 0,
-            reasoningTokens: u["completion_tokens_details"]?["reasoning_tokens"]?.intValue ?? 0)
+            promptTokens: u["prompt_tokens"]?.tokenCount ?? 0, completionTokens: u["completion_tokens"]?.tokenCount ?? 0,
+            cacheReadTokens: u["prompt_tokens_details"]?["cached_tokens"]?.tokenCount ?? 0,
+            reasoningTokens: u["completion_tokens_details"]?["reasoning_tokens"]?.tokenCount ?? 0)
     }
 
     struct Decoder: StreamDecoder {
@@ -97,6 +97,6 @@ extension OpenAIAdapter: EmbeddingsAdapter {
         let response = try await http.post(url: deployment.apiBase + "/embeddings", headers: headers(deployment), body: body, timeout: timeout)
         let json = try await UpstreamHTTP.readBody(response)
         let vectors = (json["data"]?.arrayValue ?? []).sorted { ($0["index"]?.intValue ?? 0) < ($1["index"]?.intValue ?? 0) }.map { $0["embedding"] ?? [] }
-        return EmbeddingsResult(vectors: vectors, promptTokens: json["usage"]?["prompt_tokens"]?.intValue ?? 0)
+        return EmbeddingsResult(vectors: vectors, promptTokens: json["usage"]?["prompt_tokens"]?.tokenCount ?? 0)
     }
 }

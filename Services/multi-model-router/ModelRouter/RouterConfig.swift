@@ -139,11 +139,12 @@ public struct RouterConfig: Sendable {
         for source in [litellm["fallbacks"], settings["fallbacks"], litellm["context_window_fallbacks"]].compactMap({ $0?.arrayValue }) {
             for item in source { for (k, v) in item.objectValue ?? [:] { config.fallbacks[k] = (v.arrayValue ?? []).compactMap(\.stringValue) } }
         }
+        // At most a billion: seconds become timers and counts become `Int`s, and 1e30 of either
+        // traps (an edit saying `timeout: 1e30` once crashed the running router).
         func num(_ v: JSONValue?, _ name: String) throws -> Double? {
             guard let v, !v.isNull else { return nil }
-            if let d = v.doubleValue, d >= 0 { return d }
-            if let s = v.stringValue, let d = Double(s), d >= 0 { return d }
-            throw ConfigError("router_settings.\(name) must be a non-negative number")
+            if let d = v.doubleValue ?? v.stringValue.flatMap(Double.init), d >= 0, d <= 1e9 { return d }
+            throw ConfigError("router_settings.\(name) must be a number from 0 to 1e9")
         }
         config.numRetries = try num(settings["num_retries"] ?? litellm["num_retries"], "num_retries").map { Int($0) } ?? config.numRetries
         config.retryMaxWait = try num(settings["retry_max_wait"], "retry_max_wait") ?? config.retryMaxWait
@@ -167,7 +168,9 @@ public struct RouterConfig: Sendable {
                     guard let model = r["model"]?.stringValue else { throw ConfigError("auto.rules[\(i)] needs a model") }
                     let when = r["when"] ?? [:]
                     let tasks = when["task"].map { $0.arrayValue?.compactMap(\.stringValue) ?? [$0.stringValue].compactMap { $0 } } ?? []
-                    return AutoRule(tasks: Set(tasks), minContextTokens: when["min_context_tokens"]?.intValue, maxContextTokens: when["max_context_tokens"]?.intValue, model: model)
+                    return AutoRule(
+                        tasks: Set(tasks), minContextTokens: try Self.count(when["min_context_tokens"], "auto.rules[\(i)].when.min_context_tokens"),
+                        maxContextTokens: try Self.count(when["max_context_tokens"], "auto.rules[\(i)].when.max_context_tokens"), model: model)
                 }
             }
         }
@@ -183,6 +186,15 @@ public struct RouterConfig: Sendable {
         }
         for (k, v) in aliases { try check(v, "aliases.\(k)") }
         for (k, list) in fallbacks { for v in list { try check(v, "fallbacks.\(k)") } }
+    }
+
+    /// A whole number from 0 to 10^12 (token counts, rates), nil when absent.
+    static func count(_ value: JSONValue?, _ place: String) throws -> Int? {
+        guard let value, !value.isNull else { return nil }
+        guard let number = value.doubleValue, let whole = Int(exactly: number), (0...1_000_000_000_000).contains(whole) else {
+            throw ConfigError("\(place) must be a whole number from 0 to 1e12")
+        }
+        return whole
     }
 
     static func deployment(_ entry: JSONValue, index i: Int, environment: [String: String]) throws -> Deployment {
@@ -236,13 +248,13 @@ public struct RouterConfig: Sendable {
         let base = (params["api_base"]?.stringValue ?? Deployment.defaultBase(provider)).trimmingSuffix("/")
         return Deployment(
             name: name, provider: provider, model: model, apiBase: base, apiKey: key, apiKeySource: keySource,
-            rpm: params["rpm"]?.intValue, tpm: params["tpm"]?.intValue,
+            rpm: try count(params["rpm"], "model_list[\(i)] (\(name)) rpm"), tpm: try count(params["tpm"], "model_list[\(i)] (\(name)) tpm"),
             inputCost: inputCost,
             outputCost: price("output_cost_per_token", "output_cost_per_million") ?? 0,
             // Without a cache price, cached tokens cost what input costs: never under-report.
             cacheReadCost: price("cache_read_input_token_cost", "cache_read_cost_per_million") ?? inputCost,
             cacheWriteCost: price("cache_creation_input_token_cost", "cache_write_cost_per_million") ?? inputCost,
-            contextWindow: (info["max_input_tokens"] ?? info["context_window"] ?? params["context_window"])?.intValue,
+            contextWindow: try count(info["max_input_tokens"] ?? info["context_window"] ?? params["context_window"], "model_list[\(i)] (\(name)) max_input_tokens"),
             isLocal: (info["local"] ?? params["local"])?.boolValue ?? (provider == .ollama))
     }
 }

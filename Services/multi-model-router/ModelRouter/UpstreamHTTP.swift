@@ -102,7 +102,7 @@ struct UpstreamHTTP {
 
     /// A non-2xx answer as the fallback logic reads it: status, `Retry-After`, the provider's message.
     static func failure(status: Int, headers: HTTPHeaders, body: ByteBuffer) -> UpstreamError {
-        let retryAfter = headers.first(name: "retry-after").flatMap(Double.init)
+        let retryAfter = UpstreamDelay.retryAfter(headers.first(name: "retry-after"))
         return .status(status, retryAfter: retryAfter, message: errorMessage(String(buffer: body.getSlice(at: body.readerIndex, length: min(body.readableBytes, 64 << 10)) ?? body)))
     }
 

@@ -192,13 +192,13 @@ public final class GitHubClient: Sendable {
     /// Seconds to wait before retrying, when the answer is a rate limit; nil otherwise.
     func rateLimitWait(_ response: Response, message: String, attempt: Int) -> Double? {
         guard response.status == 403 || response.status == 429 else { return nil }
-        if let retryAfter = response.headers.first(name: "retry-after").flatMap(Double.init) {
-            return max(0, retryAfter)
+        if let retryAfter = UpstreamDelay.retryAfter(response.headers.first(name: "retry-after")) {
+            return retryAfter
         }
         if response.headers.first(name: "x-ratelimit-remaining") == "0",
            let reset = response.headers.first(name: "x-ratelimit-reset").flatMap(Double.init) {
             // One extra second: reset is a whole epoch second and clocks differ.
-            return max(0, reset - Date().timeIntervalSince1970) + 1
+            return UpstreamDelay.clamped(reset - Date().timeIntervalSince1970 + 1)
         }
         if response.status == 429 || message.localizedCaseInsensitiveContains("secondary rate limit") || message.localizedCaseInsensitiveContains("abuse") {
             return settings.secondaryBackoff * pow(2, Double(attempt))

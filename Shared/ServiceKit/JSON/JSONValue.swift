@@ -21,7 +21,12 @@ public enum JSONValue: Sendable, Equatable, Hashable {
 
     public var stringValue: String? { if case .string(let s) = self { return s } else { return nil } }
     public var doubleValue: Double? { if case .number(let n) = self { return n } else { return nil } }
-    public var intValue: Int? { doubleValue.map { Int($0) } }
+    /// The number without its fraction; nil when it is not a number or out of `Int`'s range
+    /// (`Int(1e30)` traps: a client's `"max_tokens": 1e30` once crashed the router).
+    public var intValue: Int? {
+        guard case .number(let number) = self else { return nil }
+        return Int(exactly: number.rounded(.towardZero))
+    }
     public var boolValue: Bool? { if case .bool(let b) = self { return b } else { return nil } }
     public var arrayValue: [JSONValue]? { if case .array(let a) = self { return a } else { return nil } }
     public var objectValue: [String: JSONValue]? { if case .object(let o) = self { return o } else { return nil } }
