@@ -35,6 +35,13 @@ public struct ToolArguments: Sendable {
         throw ToolInputError("'\(name)' must be a whole number between \(Int.min) and \(Int.max)")
     }
 
+    /// A whole number within the bounds the tool's schema declares (the SDK does not check them).
+    public func int(_ name: String, in range: ClosedRange<Int>) throws -> Int? {
+        guard let number = try int(name) else { return nil }
+        guard range.contains(number) else { throw ToolInputError("'\(name)' must be a whole number from \(range.lowerBound) to \(range.upperBound)") }
+        return number
+    }
+
     public func double(_ name: String) throws -> Double? {
         guard let value = values[name], !value.isNull else { return nil }
         if let number = value.doubleValue { return number }

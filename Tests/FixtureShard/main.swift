@@ -35,7 +35,7 @@ let tools: [ShardTool] = [
         inputSchema: JSONSchema.object(["ms": JSONSchema.integer("Milliseconds to wait.", minimum: 0, maximum: 600_000)], required: ["ms"]),
         annotations: .init(readOnlyHint: true)
     ) { arguments in
-        let ms = try arguments.int("ms") ?? 0
+        let ms = try arguments.int("ms", in: 0...600_000) ?? 0
         do {
             try await Task.sleep(for: .milliseconds(ms))
         } catch {

@@ -51,6 +51,8 @@ import TestSupport
             #expect { try arguments.int(name) } throws: { ($0 as? ToolInputError)?.message.contains("'\(name)' must be a whole number") == true }
         }
         #expect(try arguments.int("five") == 5 && arguments.int("six") == 6 && arguments.int("absent") == nil)
+        #expect(try arguments.int("five", in: 1...5) == 5)
+        #expect { try arguments.int("six", in: 1...5) } throws: { "\($0)" == "'six' must be a whole number from 1 to 5" }
     }
 
     @Test func servesToolsManifestAndHealthOverHTTP() async throws {

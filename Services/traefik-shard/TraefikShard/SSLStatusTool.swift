@@ -44,7 +44,7 @@ enum SSLStatusTool {
         ) { arguments in
             let source = try arguments.string("source") ?? "auto"
             guard ["auto", "api", "handshake"].contains(source) else { throw ToolInputError("'source' must be auto, api or handshake") }
-            let warnDays = try arguments.int("warn_days") ?? 30
+            let warnDays = try arguments.int("warn_days", in: 1...365) ?? 30
             let onlyHost = try arguments.string("host").map(RouteInput.host)
             let raw = try await context.api.rawData()
             var routersByHost: [String: [String]] = [:]
