@@ -75,9 +75,19 @@ import Testing
 
         // Not JSON, not an object, a trailing comma (Foundation took those), invalid UTF-8.
         let invalidUTF8 = Data(#"{"id":1,"method":"p"#.utf8) + [0xFF] + Data(#""}"#.utf8)
-        for garbage in ["", "nope", "[1]", #"{"id":1,"method":"ping",}"#].map { Data($0.utf8) } + [invalidUTF8] {
+        for garbage in ["", "nope", #"{"id":1,"method":"ping",}"#].map { Data($0.utf8) } + [invalidUTF8] {
             let answer = try failure(headers, garbage)
             #expect(answer.status == 400 && answer.code == -32700 && answer.id == .null, "\(String(decoding: garbage, as: UTF8.self))")
+            #expect(answer.error?["message"]?.stringValue?.contains("invalid JSON at byte") == true)
+        }
+        // Valid JSON that is not one request: a batch, a bare value; an id that MCP does not allow.
+        for notOne in [#"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#, "7"] {
+            let answer = try failure(headers, Data(notOne.utf8))
+            #expect(answer.status == 400 && answer.code == -32600, "\(notOne)")
+        }
+        for badID in ["true", "null", "1.5", "{}", "[1]", "1e30"] {
+            let answer = try failure(headers, body(badID))
+            #expect(answer.status == 400 && answer.code == -32600 && answer.error?["message"]?.stringValue?.contains("id must be") == true, "\(badID)")
         }
         let noMethod = try failure(headers, Data(#"{"jsonrpc":"2.0","id":"x"}"#.utf8))
         #expect(noMethod.status == 400 && noMethod.code == -32600 && noMethod.id == "x")

@@ -68,4 +68,20 @@ import Testing
         #expect(!registry.admitsOutside(request, sessionID: "0123456789abcdef"))
         #expect(await registry.handle(request).statusCode == 404)
     }
+
+    /// An id MCP does not allow gets a 400 at once; the SDK would drop the request (an id of
+    /// `true`) or take it for a notification (202), and the client would wait forever.
+    @Test(arguments: ["true", "false", "null", "1.5", "{}", "[1]", "1e30"])
+    func aRequestWithAnIDThatIsNotAStringOrAnIntegerIsA400(id: String) async throws {
+        let registry = Self.registry()
+        let session = try await Self.openSession(registry)
+        for method in ["ping", "tools/list"] {
+            let body = Data(#"{"jsonrpc":"2.0","id":\#(id),"method":"\#(method)"}"#.utf8)
+            let response = await registry.handle(MCP.HTTPRequest(method: "POST", headers: Self.headers(session: session), body: body, path: "/mcp"))
+            #expect(response.statusCode == 400, "\(method) with id \(id)")
+            #expect(String(decoding: response.bodyData ?? Data(), as: UTF8.self).contains("id must be a string or an integer"))
+        }
+        let ping = Data(#"{"jsonrpc":"2.0","id":"p-1","method":"ping"}"#.utf8)
+        #expect(await registry.handle(MCP.HTTPRequest(method: "POST", headers: Self.headers(session: session), body: ping, path: "/mcp")).statusCode == 200)
+    }
 }

@@ -184,7 +184,7 @@ async def test_health_rest_api_and_metrics(stack):
     r = httpx2.post(gw.url + "/api/v1/mcp/fx/tools/add", json={"a": 1, "b": 2})
     assert r.status_code == 200 and r.json()["structuredContent"] == {"sum": 3.0}
     r = httpx2.post(gw.url + "/api/v1/mcp/nope/tools/add", json={})
-    assert r.status_code == 502 and "nope" in r.json()["error"]["message"]
+    assert r.status_code == 404 and "nope" in r.json()["error"]["message"] and "/api/v1/shards" in r.json()["error"]["message"]
     r = httpx2.post(gw.url + "/api/v1/mcp/fx/tools/add", content=b"{not json")
     assert r.status_code == 400
 

@@ -51,6 +51,10 @@ struct GatewayAPI {
         api.post("mcp/{shard}/tools/{tool}") { request, context -> Response in
             let shard = try context.parameters.require("shard")
             let tool = try context.parameters.require("tool")
+            // A name that was never registered is the caller's mistake (404), not a shard that is down (502).
+            guard catalog.connection(named: shard) != nil else {
+                throw ServiceError(.notFound, "no shard named '\(shard)'; GET /api/v1/shards lists the shards")
+            }
             let body = try await request.collectBody(upTo: maxBodyBytes)
             let arguments: Data?
             if body.readableBytes == 0 {

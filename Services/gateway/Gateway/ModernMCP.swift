@@ -86,14 +86,22 @@ struct ModernMCP: Sendable {
     static func validate(headers: [String: String], body: Data) -> Validation {
         // `JSONValueParser`, not `JSONSerialization`: Foundation's objects and the casts to read
         // them were the largest part of the gateway's own CPU per call (perf).
-        guard case .object(let object)? = try? JSONValue.parse(body) else {
-            return .reply(Self.failure(id: nil, status: 400, code: -32700, "Parse error: the body is not a JSON object"))
+        let parsed: JSONValue
+        do { parsed = try JSONValue.parse(body) } catch {
+            return .reply(Self.failure(id: nil, status: 400, code: -32700, "Parse error: \(error)"))
+        }
+        guard case .object(let object) = parsed else {
+            let what = if case .array = parsed { "batches are not part of 2026-07-28; send one JSON-RPC object per request" } else { "the body must be a JSON-RPC object" }
+            return .reply(Self.failure(id: nil, status: 400, code: -32600, "Invalid Request: \(what)"))
         }
         let id = object["id"]
         guard let method = object["method"]?.stringValue else {
             return .reply(Self.failure(id: id, status: 400, code: -32600, "Invalid Request: no method"))
         }
         guard let id else { return .reply(Reply(status: 202, body: nil)) }  // a notification: nothing to answer
+        guard id.isRequestID else {
+            return .reply(Self.failure(id: nil, status: 400, code: -32600, "Invalid Request: the id must be a string or an integer"))
+        }
         // The id goes back as the client wrote it.
         let idJSON = RawJSON.member("id", in: body) ?? Self.encodeID(id)
         let params = object["params"]?.objectValue ?? [:]

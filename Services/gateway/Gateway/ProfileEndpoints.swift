@@ -90,7 +90,7 @@ struct ProfileEndpoints: Sendable {
             // `_meta` either (that one decodes it for the shard; the lane leaves such calls to it).
             guard sessions.admitsOutside(request, sessionID: sessionID),
                   case .object(let object)? = try? JSONValue.parse(data),
-                  object["method"]?.stringValue == "tools/call", let id = object["id"], id != .null,
+                  object["method"]?.stringValue == "tools/call", let id = object["id"], id.isRequestID,
                   let params = object["params"]?.objectValue, params["_meta"] == nil,
                   let parsed = try? ModernMCP.ToolCall(params, body: data) else { return nil }
             era = .session(id: sessionID, registry: sessions, requestID: id)

@@ -86,10 +86,13 @@ public actor MCPSessionRegistry: Service {
         if let rejection = originValidator.validate(request, context: context) {
             return rejection
         }
+        // Parsed once for the checks and shortcuts below.
+        let message = request.method.uppercased() == "POST" ? request.body.flatMap { try? JSONValue.parse($0) } : nil
+        if let rejection = Self.invalidID(in: message) { return rejection }
         let sessionID = request.header(HTTPHeaderName.sessionID)
         if let sessionID, let session = sessions[sessionID] {
             activity.withLock { $0[sessionID]?.lastActive = .now }
-            if let answer = await shortcutAnswer(request, sessionID: sessionID) { return answer }
+            if let answer = await shortcutAnswer(request, message: message, sessionID: sessionID) { return answer }
             let response = await session.transport.handleRequest(request)
             if request.method.uppercased() == "DELETE" && response.statusCode == 200 {
                 await close(sessionID, reason: "client ended the session")
@@ -106,7 +109,7 @@ public actor MCPSessionRegistry: Service {
             }
             return .error(statusCode: 405, .invalidRequest("Method Not Allowed"), extraHeaders: [HTTPHeaderName.allow: "GET, POST, DELETE"])
         }
-        guard let body = request.body, let method = Self.method(of: body) else {
+        guard let method = message?["method"]?.stringValue else {
             return .error(statusCode: 400, .parseError("Parse error: the body is not a JSON-RPC message"))
         }
         guard method == "initialize" else {
@@ -198,9 +201,8 @@ public actor MCPSessionRegistry: Service {
     /// run on every string, encode again), which made a session's `tools/list` cost milliseconds
     /// of CPU for a list the application already holds encoded, and a `tools/call` through the
     /// gateway twice the CPU of the same call in the stateless era.
-    private func shortcutAnswer(_ request: MCP.HTTPRequest, sessionID: String) async -> MCP.HTTPResponse? {
-        guard let shortcut, request.method.uppercased() == "POST", let body = request.body,
-              case .object(let object)? = try? JSONValue.parse(body),
+    private func shortcutAnswer(_ request: MCP.HTTPRequest, message: JSONValue?, sessionID: String) async -> MCP.HTTPResponse? {
+        guard let shortcut, let body = request.body, case .object(let object)? = message,
               let method = object["method"]?.stringValue else { return nil }
         let params = object["params"]?.objectValue ?? [:]
         guard let id = object["id"], id != .null else {
@@ -308,15 +310,29 @@ public actor MCPSessionRegistry: Service {
         return .data(envelope, headers: [HTTPHeaderName.contentType: "application/json", HTTPHeaderName.sessionID: sessionID])
     }
 
-    /// The `method` of a JSON-RPC message, or nil when the body is not one.
-    static func method(of body: Data) -> String? {
-        (try? JSONValue.parse(body))?["method"]?.stringValue
+    /// A request whose id is neither a string nor an integer (MCP forbids null too): the 400 it
+    /// gets. Why here: the SDK drops such a request without an answer (an id of `true`) or takes it
+    /// for a notification (202 for `1.5`, `null`, `{}`), and its client waits forever.
+    static func invalidID(in message: JSONValue?) -> MCP.HTTPResponse? {
+        guard case .object(let object)? = message, object["method"] != nil, let id = object["id"], !id.isRequestID else { return nil }
+        return .error(statusCode: 400, .invalidRequest("Invalid Request: the id must be a string or an integer"))
     }
 
     static func newSessionID() -> String {
         // 128 random bits from the system generator, as hex: visible ASCII, hard to guess.
         var generator = SystemRandomNumberGenerator()
         return (0..<2).map { _ in String(generator.next() as UInt64, radix: 16) }.map { String(repeating: "0", count: 16 - $0.count) + $0 }.joined()
+    }
+}
+
+extension JSONValue {
+    /// Whether this can be a JSON-RPC request's id in MCP: a string or an integer (not null).
+    public var isRequestID: Bool {
+        switch self {
+        case .string: true
+        case .number(let number): Int(exactly: number) != nil
+        default: false
+        }
     }
 }
 
