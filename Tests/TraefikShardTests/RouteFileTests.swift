@@ -112,6 +112,18 @@ import Yams
         let problems = DynamicConfigChecker.check(yaml)
         #expect(problems.contains { $0.contains(expected) }, "\(problems)")
     }
+
+    /// Nested aliases (a "billion laughs") expand to 9^9 values from 300 bytes: refused after
+    /// counting a bounded number of them, where the walk once took minutes of CPU per call.
+    @Test func aliasBombsAreRefusedQuickly() {
+        var lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+        for level in 1...9 { lines.append("a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 9).joined(separator: ", ") + "]") }
+        let problems = DynamicConfigChecker.check(lines.joined(separator: "\n") + "\nhttp:\n  routers:\n    r: {rule: Host(`a`), service: s}\n")
+        #expect(problems.count == 1 && problems[0].contains("aliases"), "\(problems)")
+        // Aliases in an ordinary file are fine.
+        let shared = "x-servers: &servers [{url: \"http://a:80\"}]\nhttp:\n  services:\n    s:\n      loadBalancer:\n        servers: *servers\n"
+        #expect(!DynamicConfigChecker.check(shared).contains { $0.contains("aliases") })
+    }
 }
 
 @Suite struct RuleHostsTests {

@@ -20,6 +20,11 @@ enum DynamicConfigChecker {
         } catch {
             return problems + ["YAML syntax error: \(error)"]
         }
+        // Aliases share their anchor's node, so a few hundred bytes of nested aliases expand to
+        // billions of nodes (a "billion laughs"): a walk over them took minutes of CPU.
+        guard nodeCount(root, upTo: maxNodes) <= maxNodes else {
+            return problems + ["the YAML expands to more than \(maxNodes) values once its aliases (*name) are resolved; a Traefik configuration is far smaller: write it without nested aliases"]
+        }
         checkNoEmpty(root, path: "", into: &problems)
         guard let top = root.mapping else { return problems + ["the top level must be a map (http:, tcp:, udp:, tls:)"] }
         for (key, value) in top {
@@ -131,6 +136,29 @@ enum DynamicConfigChecker {
     private static func isStringList(_ node: Node) -> Bool {
         guard let list = node.sequence else { return false }
         return list.allSatisfy { $0.scalar != nil }
+    }
+
+    /// More than any real dynamic configuration holds (a thousand routers with their services
+    /// are some tens of thousands of values).
+    static let maxNodes = 200_000
+
+    /// The nodes under `node`, aliases counted every time they are used; stops past `limit`.
+    static func nodeCount(_ node: Node, upTo limit: Int) -> Int {
+        // Counted as they are queued, so the queue never holds more than `limit` nodes either.
+        var count = 1
+        var pending = [node]
+        while let next = pending.popLast(), count <= limit {
+            switch next {
+            case .mapping(let mapping):
+                count += 2 * mapping.count
+                if count <= limit { for (key, value) in mapping { pending.append(key); pending.append(value) } }
+            case .sequence(let sequence):
+                count += sequence.count
+                if count <= limit { pending.append(contentsOf: sequence) }
+            default: break
+            }
+        }
+        return count
     }
 
     private static func checkNoEmpty(_ node: Node, path: String, into problems: inout [String]) {
