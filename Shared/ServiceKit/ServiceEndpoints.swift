@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import MCPShared
+import NIOCore
 
 /// Who a service is, for `/health` and logs.
 public struct ServiceIdentity: Sendable {
@@ -103,6 +104,9 @@ extension Request {
         do {
             return try await body.collect(upTo: limit)
         } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw ServiceError(.contentTooLarge, "request body is larger than \(limit) bytes")
+        } catch is NIOTooManyBytesError {
+            // What `collect(upTo:)` actually throws; Hummingbird would answer it with an empty 413.
             throw ServiceError(.contentTooLarge, "request body is larger than \(limit) bytes")
         }
     }

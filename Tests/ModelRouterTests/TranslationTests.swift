@@ -146,6 +146,16 @@ private let deployment = Deployment(
         #expect(OllamaAdapter.numCtx(promptTokens: 50000, maxOutput: nil, modelContext: 32768) == 32768)
     }
 
+    @Test func aLinkedImageIsA400NotSilentlyDropped() throws {
+        func chat(_ url: String) throws -> ChatRequest {
+            try request(#"{"model":"local","messages":[{"role":"user","content":[{"type":"text","text":"what is this?"},{"type":"image_url","image_url":{"url":"\#(url)"}}]}]}"#)
+        }
+        #expect { try OllamaAdapter.requireInlineImages(chat("https://example.com/cat.png")) } throws: {
+            ($0 as? RouterError)?.param == "messages" && "\($0)".contains("data: URLs") && "\($0)".contains("https://example.com/cat.png")
+        }
+        #expect(throws: Never.self) { try OllamaAdapter.requireInlineImages(chat("data:image/png;base64,iVBORw0KGgo=")) }
+    }
+
     @Test func ndjsonDecoder() throws {
         var decoder = OllamaAdapter.Decoder()
         #expect(try decoder.decode(line: #"{"message":{"role":"assistant","content":"Hi"},"done":false}"#) == [.text("Hi")])

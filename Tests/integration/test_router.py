@@ -448,7 +448,7 @@ def test_bad_requests_get_openai_errors(router):
     assert r.status_code == 400 and r.json()["error"]["type"] == "invalid_request_error"
     huge = b'{"model":"gpt-4o","messages":[{"role":"user","content":"' + b"a" * (21 << 20) + b'"}]}'
     r = httpx2.post(router.url + "/v1/chat/completions", headers={"Authorization": f"Bearer {MASTER}"}, content=huge)
-    assert r.status_code == 413
+    assert r.status_code == 413 and "larger than" in r.json()["error"]["message"]
 
 
 def test_config_reload_picks_up_new_model(start_router, fake, tmp_path):

@@ -66,6 +66,26 @@ struct OllamaAdapter: ProviderAdapter {
         return (body, numCtx)
     }
 
+    /// Ollama takes images only inline (base64); a linked one would be dropped and the model
+    /// would answer without it, so the client hears why instead. (The router does not fetch the
+    /// link itself: a server fetching URLs a client names is a way into the home network.)
+    static func requireInlineImages(_ request: ChatRequest) throws {
+        guard let url = linkedImage(in: request.messages) else { return }
+        throw RouterError.invalidRequest(
+            "Ollama takes images only as data: URLs (data:image/png;base64,...); '\(url.prefix(80))' is a link", param: "messages")
+    }
+
+    /// The first `image_url` part that is not a `data:` URL.
+    static func linkedImage(in messages: [JSONValue]) -> String? {
+        for message in messages {
+            for part in message["content"]?.arrayValue ?? [] where part["type"]?.stringValue == "image_url" {
+                let url = part["image_url"]?["url"]?.stringValue ?? ""
+                if OpenAIParts.dataURL(url) == nil { return url }
+            }
+        }
+        return nil
+    }
+
     func messages(_ input: [JSONValue]) -> [JSONValue] {
         input.map { m in
             let role = m["role"]?.stringValue ?? "user"
@@ -87,14 +107,16 @@ struct OllamaAdapter: ProviderAdapter {
 
     // MARK: - Response
 
-    func completionRequest(_ request: ChatRequest, deployment: Deployment) async -> CompletionRequest {
+    func completionRequest(_ request: ChatRequest, deployment: Deployment) async throws -> CompletionRequest {
+        try Self.requireInlineImages(request)
         let (body, numCtx) = await body(request, deployment: deployment, stream: false)
         return CompletionRequest(url: deployment.apiBase + "/api/chat", headers: [], body: body, contextTokens: numCtx)
     }
 
     /// Nil until `/api/show` has told the model's context length (the first call asks it).
     func readyCompletionRequest(_ request: ChatRequest, deployment: Deployment) -> CompletionRequest? {
-        guard let modelContext = knownModelContext(deployment) else { return nil }
+        // A linked image takes the normal path, which answers it with its 400.
+        guard let modelContext = knownModelContext(deployment), Self.linkedImage(in: request.messages) == nil else { return nil }
         let (body, numCtx) = body(request, deployment: deployment, stream: false, modelContext: modelContext)
         return CompletionRequest(url: deployment.apiBase + "/api/chat", headers: [], body: body, contextTokens: numCtx)
     }
@@ -129,6 +151,7 @@ struct OllamaAdapter: ProviderAdapter {
     }
 
     func stream(_ request: ChatRequest, deployment: Deployment, timeout: Double) async throws -> ChatEventStream {
+        try Self.requireInlineImages(request)
         let (body, _) = await body(request, deployment: deployment, stream: true)
         let response = try await http.post(url: deployment.apiBase + "/api/chat", headers: [], body: body, timeout: timeout)
         return ChatEventStream(response: response, decoder: Decoder())

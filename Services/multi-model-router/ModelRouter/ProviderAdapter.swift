@@ -10,7 +10,7 @@ import ServiceKit
 protocol ProviderAdapter: Sendable {
     var http: UpstreamHTTP { get }
     /// The provider request for a non-streamed answer.
-    func completionRequest(_ request: ChatRequest, deployment: Deployment) async -> CompletionRequest
+    func completionRequest(_ request: ChatRequest, deployment: Deployment) async throws -> CompletionRequest
     /// The same without waiting; nil when it needs a lookup first (Ollama's model context).
     func readyCompletionRequest(_ request: ChatRequest, deployment: Deployment) -> CompletionRequest?
     /// Reads the provider's 2xx answer to `call`.
@@ -21,7 +21,7 @@ protocol ProviderAdapter: Sendable {
 
 extension ProviderAdapter {
     func complete(_ request: ChatRequest, deployment: Deployment, timeout: Double) async throws -> ChatResult {
-        let call = await completionRequest(request, deployment: deployment)
+        let call = try await completionRequest(request, deployment: deployment)
         let response = try await http.post(url: call.url, headers: call.headers, body: call.body, timeout: timeout)
         return try completionResult(try await UpstreamHTTP.readBody(response), of: call, request: request, deployment: deployment)
     }
