@@ -35,7 +35,7 @@ public final class ClientDisconnect: ChannelInboundHandler, RemovableChannelHand
 
     /// An HTTP/1 server that watches every connection.
     public static var http1Server: HTTPServerBuilder {
-        .http1(configuration: .init(additionalChannelHandlers: [ClientDisconnect()]))
+        .suiteHTTP1([ClientDisconnect()])
     }
 
     /// The watcher of `channel`'s connection, if the server was configured with one.

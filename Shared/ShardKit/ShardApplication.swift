@@ -73,7 +73,7 @@ public enum ShardApplication {
                 uptimeSeconds: identity.uptimeSeconds, components: components)
         }
         return Application(
-            router: router, configuration: settings.listen.applicationConfiguration,
+            router: router, server: .suiteHTTP1(), configuration: settings.listen.applicationConfiguration,
             services: services + [sessions], logger: logger)
     }
 }

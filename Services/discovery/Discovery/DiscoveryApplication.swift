@@ -78,6 +78,6 @@ public enum DiscoveryApplication {
                 status: down == 0 ? .ok : .degraded, service: identity.name, version: identity.version,
                 uptimeSeconds: identity.uptimeSeconds, components: components, warnings: unhealthy)
         }
-        return Application(router: router, configuration: settings.listen.applicationConfiguration, services: services, logger: logger)
+        return Application(router: router, server: .suiteHTTP1(), configuration: settings.listen.applicationConfiguration, services: services, logger: logger)
     }
 }

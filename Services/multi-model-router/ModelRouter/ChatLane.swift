@@ -39,7 +39,7 @@ struct ChatLane: PipelineLane {
 
     /// The router's HTTP/1 server: `ClientDisconnect` and this lane in every connection.
     var server: HTTPServerBuilder {
-        .http1(configuration: .init(additionalChannelHandlers: [ClientDisconnect(), PipelineLaneHandler(lane: self)]))
+        .suiteHTTP1([ClientDisconnect(), PipelineLaneHandler(lane: self)])
     }
 }
 

@@ -58,6 +58,6 @@ public enum PRAutomationApplication {
             "template": "\(settings.template.source)", "path_template": "\(settings.pathTemplate.template)",
         ])
         services.append(RecordRecoveryService(flow: flow, logger: logger))
-        return Application(router: router, configuration: settings.listen.applicationConfiguration, services: services, logger: logger)
+        return Application(router: router, server: .suiteHTTP1(), configuration: settings.listen.applicationConfiguration, services: services, logger: logger)
     }
 }
