@@ -214,6 +214,8 @@ def test_bad_requests_get_clear_errors(stack):
     assert r.status_code == 404
     r = httpx2.get(url, headers={"Accept": "text/event-stream"})
     assert r.status_code == 400
+    r = httpx2.put(url, headers=MCP_HEADERS, json={})
+    assert r.status_code == 405 and "POST" in r.headers["allow"] and "Method Not Allowed" in r.text
     r = httpx2.post(url, headers={**MCP_HEADERS, "Origin": "http://evil.example"}, json={"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {}})
     assert r.status_code == 403
     r = httpx2.post(url, headers=MCP_HEADERS, content=b"x" * (5 << 20))

@@ -30,6 +30,9 @@ struct ProfileEndpoints: Sendable {
             router.post(RouterPath(path), use: mcp)
             router.get(RouterPath(path), use: mcp)
             router.delete(RouterPath(path), use: mcp)
+            // Other methods get the registry's 405 with `Allow`, not the router's empty 404.
+            router.put(RouterPath(path), use: mcp)
+            router.patch(RouterPath(path), use: mcp)
         }
         // Browser-side "direct" tool servers call the facade from Open WebUI's page: CORS. Bearer
         // tokens (no cookies) carry the authority, so any origin may ask.

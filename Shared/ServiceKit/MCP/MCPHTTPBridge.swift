@@ -104,5 +104,8 @@ extension Router {
         post(path, use: handler)
         get(path, use: handler)
         delete(path, use: handler)
+        // Other methods get the registry's 405 with `Allow`, not the router's empty 404.
+        put(path, use: handler)
+        patch(path, use: handler)
     }
 }
