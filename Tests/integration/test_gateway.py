@@ -340,6 +340,12 @@ async def test_list_changed_reaches_connected_sessions_and_config_file_reloads(s
             config.write_text("shards: [ {name: 'bad name!', url: nowhere} ]\n")
             await anyio.sleep(3)
             assert "py_greet" in {t.name for t in (await client.list_tools(cache_mode="refresh")).tools}
+            # ... and /health says so (degraded, the config component with why) until a good edit.
+            health = httpx2.get(gw.url + "/health").json()
+            [problem] = [c for c in health["components"] if c["name"] == "config"]
+            assert health["status"] == "degraded" and problem["status"] == "unhealthy" and "refused" in problem["last_error"]
+            config.write_text(f"shards:\n  - name: fx\n    url: {fx.url}/mcp\n  - name: py\n    url: {py.url}/mcp\n")
+            wait_until(lambda: all(c["name"] != "config" for c in httpx2.get(gw.url + "/health").json()["components"]), message="config healthy again")
 
 
 async def test_listen_stream_brings_list_changes_to_stateless_clients(services, bin_path, tmp_path):

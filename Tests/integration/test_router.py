@@ -457,6 +457,16 @@ def test_config_reload_picks_up_new_model(start_router, fake, tmp_path):
     cfg.write_text(config_yaml(fake.url).replace("  smart: claude-sonnet", "  smart: claude-sonnet\n  quick: local"))
     from conftest import wait_until
     wait_until(lambda: "quick" in [m.id for m in client(router).models.list()], timeout=10, message="alias quick appears")
+    # A refused edit keeps the last good config and shows in /health until a good edit replaces it.
+    good = cfg.read_text()
+    cfg.write_text(good.replace("model_list:", "model_list: 5\nnot_model_list:", 1))
+    def config_problem():
+        return [c for c in httpx2.get(router.url + "/health").json()["components"] if c["name"] == "config"]
+    wait_until(lambda: config_problem(), timeout=10, message="the refused edit shows in /health")
+    assert config_problem()[0]["status"] == "unhealthy" and "refused" in config_problem()[0]["last_error"]
+    assert "quick" in [m.id for m in client(router).models.list()]
+    cfg.write_text(good + "\n")
+    wait_until(lambda: not config_problem(), timeout=10, message="config healthy again")
 
 
 def test_usage_records_persist_in_sqlite_across_restart(start_router, fake, tmp_path):

@@ -62,11 +62,12 @@ public enum GatewayApplication {
         await directory.onChange { shards in await catalog.setShards(shards) }
 
         var services: [any Service] = registries + [ProbeService(catalog: catalog, interval: settings.probeInterval)]
+        let configProblem = ComponentProblem(name: "config", endpoint: settings.configFile)
         if let path = settings.configFile {
             // Fail at startup on a broken file; later broken edits keep the last good list.
             let shards = try GatewayConfigFile.load(path: path)
             await directory.update(source: ShardDirectory.fileSource, shards: shards)
-            services.append(ConfigFileWatcher(path: path, directory: directory, logger: logger, pollInterval: .seconds(2)))
+            services.append(ConfigFileWatcher(path: path, directory: directory, problem: configProblem, logger: logger, pollInterval: .seconds(2)))
         }
         await directory.update(source: ShardDirectory.staticSource, shards: settings.staticShards)
         if settings.discoveryURL != nil || settings.redisURL != nil {
@@ -82,15 +83,15 @@ public enum GatewayApplication {
             profiles: settings.profiles, publicURL: settings.publicURL, internalURL: settings.internalURL)
         api.addRoutes(to: router)
         router.addServiceEndpoints {
-            await health(identity: identity, catalog: catalog)
+            await health(identity: identity, catalog: catalog, problems: [configProblem])
         }
         return Application(
             router: router, server: FastToolCalls(endpoints: fastEndpoints, maxBodyBytes: settings.endpoint.maxBodyBytes).server,
             configuration: settings.listen.applicationConfiguration, services: services, logger: logger)
     }
 
-    static func health(identity: ServiceIdentity, catalog: Catalog) async -> HealthReport {
-        let components = await catalog.shardHealth()
+    static func health(identity: ServiceIdentity, catalog: Catalog, problems: [ComponentProblem]) async -> HealthReport {
+        let components = await catalog.shardHealth() + problems.compactMap(\.component)
         let down = components.filter { $0.status != .healthy }.count
         // The gateway itself answers even when every shard is down: that is degraded, not down.
         return HealthReport(

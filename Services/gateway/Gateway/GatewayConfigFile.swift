@@ -119,6 +119,8 @@ struct GatewayConfigFile: Decodable {
 struct ConfigFileWatcher: Service {
     let path: String
     let directory: ShardDirectory
+    /// A refused edit shows in `/health` until a good one is loaded.
+    let problem: ComponentProblem
     let logger: Logger
     let pollInterval: Duration
 
@@ -132,8 +134,10 @@ struct ConfigFileWatcher: Service {
                     do {
                         let shards = try GatewayConfigFile.load(path: path)
                         await directory.update(source: ShardDirectory.fileSource, shards: shards)
+                        problem.clear()
                         logger.info("loaded gateway config file", metadata: ["path": "\(path)", "shards": "\(shards.count)"])
                     } catch {
+                        problem.record("the last edit was refused, the previous shard list stays in force: \(error)")
                         logger.error("gateway config file ignored; keeping the last good shard list", metadata: ["error": "\(error)"])
                     }
                 }

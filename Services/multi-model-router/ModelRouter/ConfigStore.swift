@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ServiceKit
 import ServiceLifecycle
 import Synchronization
 
@@ -17,6 +18,8 @@ struct ConfigWatcher: Service {
     let environment: [String: String]
     let store: ConfigStore
     let interval: Double
+    /// A refused edit shows in `/health` until a good one is loaded.
+    let problem: ComponentProblem
     let logger: Logger
 
     func run() async throws {
@@ -30,8 +33,10 @@ struct ConfigWatcher: Service {
                 last = now
                 do {
                     store.replace(try RouterConfig.load(path: path, environment: environment))
+                    problem.clear()
                     logger.info("router config reloaded", metadata: ["path": "\(path)"])
                 } catch {
+                    problem.record("the last edit was refused, the previous config stays in force: \(error)")
                     logger.error("router config not reloaded, keeping the last good one", metadata: ["error": "\(error)"])
                 }
             }

@@ -69,13 +69,15 @@ public enum RouterApplication {
             usage: usageStore ?? InMemoryUsageStore(), cache: responseCache ?? InMemoryResponseCache(maxEntries: config.cacheMaxEntries), logger: logger)
         let router = Router(context: DisconnectAwareRequestContext.self)
         api.addRoutes(to: router)
+        let configProblem = ComponentProblem(name: "config", endpoint: settings.configFile)
         router.addServiceEndpoints {
-            let components = health.report().map { ComponentHealth(name: $0.0, status: $0.1 ? .unhealthy : .healthy) }
+            let components = health.report().map { ComponentHealth(name: $0.0, status: $0.1 ? .unhealthy : .healthy) } + [configProblem.component].compactMap { $0 }
             let cooling = components.filter { $0.status != .healthy }.count
             return HealthReport(status: cooling == 0 ? .ok : .degraded, service: identity.name, version: identity.version,
                                 uptimeSeconds: identity.uptimeSeconds, components: components)
         }
-        let watcher = ConfigWatcher(path: settings.configFile, environment: settings.environment, store: store, interval: settings.configPollInterval, logger: logger)
+        let watcher = ConfigWatcher(
+            path: settings.configFile, environment: settings.environment, store: store, interval: settings.configPollInterval, problem: configProblem, logger: logger)
         var app = Application(
             router: router, server: ChatLane(api: api).server, configuration: settings.listen.applicationConfiguration,
             services: services + [watcher], logger: logger)
