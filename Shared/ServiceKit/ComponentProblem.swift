@@ -18,7 +18,9 @@ public final class ComponentProblem: Sendable {
 
     /// Records `reason`; the first time is kept as the start of the problem.
     public func record(_ reason: String) {
-        problem.withLock { $0 = ($0?.reason == reason ? $0?.since : nil).map { (reason, $0) } ?? (reason, Date()) }
+        problem.withLock { current in
+            if current?.reason != reason { current = (reason, Date()) }
+        }
     }
 
     public func clear() { problem.withLock { $0 = nil } }
